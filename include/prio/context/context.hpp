@@ -1,0 +1,108 @@
+// context.hpp: the one interface every context switcher implements.
+//
+// A context is an execution state that its resumer (normally an executor)
+// runs with resume() until the context suspends or its body returns. Five
+// switchers make contexts; each task picks one at run time and several kinds
+// can be resumed alternately from the same thread:
+//   none       runs the body to completion on the resumer's stack
+//   sjlj       setjmp/longjmp after a one-time start on its own stack
+//   ucontext   swapcontext (portable reference)
+//   asm        hand-written switch (x86-64 SysV, AArch64 AAPCS64)
+//   coroutine  the body is a prio::co<> coroutine; suspension is co_await
+//
+// Threading: a context is resumed by one thread at a time; between suspension
+// and the next resume it may move to another thread (the pool does that).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string_view>
+
+#include "prio/runtime/result.hpp"
+
+namespace prio {
+
+enum class switcher_kind : std::uint8_t { none = 0, sjlj, ucontext, asm_switch, coroutine };
+inline constexpr int switcher_kind_count = 5;
+
+// to_string() is "none", "sjlj", "ucontext", "asm" or "coroutine".
+std::string_view to_string(switcher_kind k) noexcept;
+// parse_switcher() maps those names back; anything else is EINVAL.
+result<switcher_kind> parse_switcher(std::string_view name) noexcept;
+
+enum class context_state : std::uint8_t {
+  idle,       // created or finished: start() may be called
+  ready,      // start() was called, never resumed yet
+  running,    // inside resume()
+  suspended,  // suspended: resume() continues it
+  finished,   // body returned (or threw); start() makes it ready again
+};
+
+// Memory of one stack: [base, base + size) usable, a guard page below base.
+struct stack_region {
+  void* base = nullptr;
+  std::size_t size = 0;
+  void* top() const noexcept { return static_cast<char*>(base) + size; }
+};
+
+class context {
+ public:
+  using entry_fn = void (*)(void* arg);
+
+  virtual ~context() = default;
+  context(const context&) = delete;
+  context& operator=(const context&) = delete;
+
+  switcher_kind kind() const noexcept { return kind_; }
+  context_state state() const noexcept { return state_; }
+
+  // start() sets what the next resume() runs from the beginning: entry(arg).
+  // Precondition: state() is idle or finished. Cheap: stores two words (the
+  // stack made at creation is kept and reused). For the coroutine switcher,
+  // entry(arg) must call coro_context::set_root() (see coro.hpp).
+  virtual void start(entry_fn entry, void* arg) noexcept = 0;
+
+  // resume() runs the context on the calling thread until it suspends or its
+  // body returns; then state() is suspended or finished. Precondition: state()
+  // is ready or suspended. Must not be called from inside this context.
+  virtual void resume() noexcept = 0;
+
+  // suspend() is called from inside the running context and returns to the
+  // caller of resume(); it returns when the context is resumed again.
+  // Error errc::cannot_suspend for the none and coroutine switchers (a
+  // coroutine suspends with co_await) or when the context is not running.
+  virtual result<void> suspend() noexcept = 0;
+
+  // take_exception() hands out (and clears) an exception that escaped the body.
+  std::exception_ptr take_exception() noexcept { return std::exchange(exception_, nullptr); }
+
+  // stack() is the context's own stack; empty for none and coroutine.
+  stack_region stack() const noexcept { return stack_; }
+
+  // saved_sp() is the stack pointer stored at the last suspend (for debuggers);
+  // nullptr while not suspended or for stackless contexts.
+  virtual void* saved_sp() const noexcept { return nullptr; }
+
+ protected:
+  explicit context(switcher_kind k) noexcept : kind_(k) {}
+  stack_region stack_{};
+  std::exception_ptr exception_{};
+  context_state state_ = context_state::idle;
+  switcher_kind kind_;
+};
+
+// Options for creating a context. stack_size 0 means the default stack pool's
+// size (from config/config, stack_size; 256 KiB if unset).
+struct context_options {
+  std::size_t stack_size = 0;
+  class stack_pool* pool = nullptr;  // nullptr: stack_pool::default_pool()
+};
+
+// make_context() creates a context of the given kind (expensive: a stack and
+// its guard page come from the pool). Thread-safe.
+result<std::unique_ptr<context>> make_context(switcher_kind kind,
+                                              const context_options& opts = {}) noexcept;
+
+}  // namespace prio
