@@ -1,0 +1,94 @@
+// stackful_context.hpp: what every stackful switcher shares (private).
+//
+// stackful_context<S> owns a pooled stack and implements the context state
+// machine once; S supplies only the two raw switches:
+//   S::switch_in()   on the resumer's stack: save it, continue the context
+//                    (the first time: start body_loop() on the fresh stack)
+//   S::switch_out()  on the context's stack: save it, continue the resumer
+// and calls annotate_in() / annotate_out() immediately before its jump, after
+// anything that must still be recorded against the side it leaves (TSan
+// tracks setjmp buffers per fiber).
+//
+// body_loop() is the bottom frame of every stack: it runs entry(arg), stores
+// an escaping exception, marks the context finished and switches out; the
+// next start() + resume() continues the loop, so a stack is made only once.
+#pragma once
+
+#include <exception>
+
+#include "context/fiber_annotations.hpp"
+#include "prio/context/context.hpp"
+#include "prio/context/stack_pool.hpp"
+
+namespace prio::detail {
+
+template <class S>
+class stackful_context : public context {
+ public:
+  // stackful_context() takes ownership of `s`, which came from `pool`.
+  stackful_context(switcher_kind k, stack_pool& pool, stack_region s) noexcept
+      : context(k), pool_(&pool) {
+    stack_ = s;
+    fiber_.created(s);
+  }
+  // ~stackful_context() returns the stack to its pool. Precondition: not
+  // running (a suspended body is abandoned without unwinding).
+  ~stackful_context() override {
+    fiber_.destroyed();
+    pool_->release(stack_);
+  }
+
+  void start(entry_fn entry, void* arg) noexcept final {
+    entry_ = entry;
+    arg_ = arg;
+    state_ = context_state::ready;
+  }
+
+  void resume() noexcept final {
+    if (state_ != context_state::ready && state_ != context_state::suspended) [[unlikely]]
+      return;
+    state_ = context_state::running;
+    static_cast<S*>(this)->switch_in();
+    fiber_.after_resume(token_);
+  }
+
+  result<void> suspend() noexcept final {
+    if (state_ != context_state::running) [[unlikely]]
+      return failure(errc::cannot_suspend);
+    state_ = context_state::suspended;
+    static_cast<S*>(this)->switch_out();
+    fiber_.entered();
+    return success();
+  }
+
+ protected:
+  // annotate_in() is called by S::switch_in() right before its jump.
+  [[gnu::always_inline]] void annotate_in() noexcept { token_ = fiber_.before_resume(stack_); }
+  // annotate_out() is called by S::switch_out() right before its jump.
+  [[gnu::always_inline]] void annotate_out() noexcept {
+    fiber_.before_leave(state_ == context_state::finished);
+  }
+
+  // body_loop() runs on the context's own stack and never returns.
+  [[noreturn]] void body_loop() noexcept {
+    for (;;) {
+      fiber_.entered();
+      try {
+        entry_(arg_);
+      } catch (...) {
+        exception_ = std::current_exception();
+      }
+      state_ = context_state::finished;
+      static_cast<S*>(this)->switch_out();
+    }
+  }
+
+ private:
+  entry_fn entry_ = nullptr;
+  void* arg_ = nullptr;
+  stack_pool* pool_;
+  fiber_annotations fiber_;
+  fiber_annotations::resume_token token_;
+};
+
+}  // namespace prio::detail

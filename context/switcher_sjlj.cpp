@@ -1,0 +1,93 @@
+// switcher_sjlj.cpp: contexts switched by _setjmp/_longjmp.
+//
+// A jmp_buf can only return into a frame that exists, so the very first
+// switch into a fresh stack goes through makecontext/swapcontext once; from
+// then on every switch is one _setjmp on the side that leaves and one
+// _longjmp to the other side (neither touches the signal mask).
+// glibc's jmp_buf holds no floating-point control state, which the ABI
+// makes callee-saved, so each side saves its own around the jump.
+// Fortified builds map longjmp to __longjmp_chk, which rejects jumps between
+// stacks; this file needs the plain one.
+#undef _FORTIFY_SOURCE
+#include <setjmp.h>
+#include <ucontext.h>
+
+#include <cstdint>
+
+#include "context/fp_control.hpp"
+#include "context/stackful_context.hpp"
+#include "context/switchers.hpp"
+
+namespace prio::detail {
+namespace {
+
+class sjlj_context final : public stackful_context<sjlj_context> {
+ public:
+  sjlj_context(stack_pool& pool, stack_region s) noexcept
+      : stackful_context(switcher_kind::sjlj, pool, s) {}
+
+  void* saved_sp() const noexcept override {
+    return state_ == context_state::suspended ? suspended_sp_ : nullptr;
+  }
+
+ private:
+  friend class stackful_context<sjlj_context>;
+
+  // run() is the function makecontext starts on the fresh stack.
+  static void run(unsigned hi, unsigned lo) {
+    const auto p = (static_cast<std::uintptr_t>(hi) << 32) | lo;
+    reinterpret_cast<sjlj_context*>(p)->body_loop();
+  }
+
+  // launch() starts run() on the fresh stack; the context comes back with
+  // _longjmp to resumer_jb_, abandoning this frame and `here`.
+  [[gnu::noinline]] void launch() noexcept {
+    launched_ = true;
+    ucontext_t here, fresh;
+    ::getcontext(&fresh);
+    fresh.uc_stack.ss_sp = stack_.base;
+    fresh.uc_stack.ss_size = stack_.size;
+    fresh.uc_link = nullptr;
+    const auto p = reinterpret_cast<std::uintptr_t>(this);
+    ::makecontext(&fresh, reinterpret_cast<void (*)()>(&sjlj_context::run), 2,
+                  static_cast<unsigned>(p >> 32), static_cast<unsigned>(p));
+    annotate_in();
+    ::swapcontext(&here, &fresh);
+    __builtin_unreachable();
+  }
+
+  void switch_in() noexcept {
+    save_fp_control(resumer_fp_);
+    if (_setjmp(resumer_jb_) == 0) {
+      if (!launched_) [[unlikely]]
+        launch();
+      annotate_in();
+      _longjmp(context_jb_, 1);
+    }
+    restore_fp_control(resumer_fp_);
+  }
+  void switch_out() noexcept {
+    save_fp_control(context_fp_);
+    if (_setjmp(context_jb_) == 0) {
+      suspended_sp_ = __builtin_frame_address(0);
+      annotate_out();
+      _longjmp(resumer_jb_, 1);
+    }
+    restore_fp_control(context_fp_);
+  }
+
+  jmp_buf context_jb_;
+  jmp_buf resumer_jb_;
+  fp_control context_fp_;
+  fp_control resumer_fp_;
+  void* suspended_sp_ = nullptr;
+  bool launched_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<context> make_sjlj_context(stack_pool& pool, stack_region s) {
+  return std::make_unique<sjlj_context>(pool, s);
+}
+
+}  // namespace prio::detail
