@@ -40,8 +40,10 @@ class sjlj_context final : public stackful_context<sjlj_context> {
   }
 
   // launch() starts run() on the fresh stack; the context comes back with
-  // _longjmp to resumer_jb_, abandoning this frame and `here`.
-  [[gnu::noinline]] void launch() noexcept {
+  // _longjmp to resumer_jb_, abandoning this frame and `here`. Not
+  // instrumented by ASan: poisoned redzones of an abandoned frame would stay
+  // behind on the resumer's stack and trip later calls.
+  [[gnu::noinline, gnu::no_sanitize_address]] void launch() noexcept {
     launched_ = true;
     ucontext_t here, fresh;
     ::getcontext(&fresh);

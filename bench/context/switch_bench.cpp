@@ -1,0 +1,155 @@
+// switch_bench.cpp: one suspend + resume round trip per switcher, with the
+// baselines a user would otherwise reach for in the same binary: Boost.Context
+// (jump_fcontext, there and back) for the stackful switchers and a bare C++20
+// coroutine resume for the coroutine switcher. main() prints the ratios.
+#include <benchmark/benchmark.h>
+
+#include <coroutine>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "prio/context/context.hpp"
+#include "prio/context/coro.hpp"
+
+#if PRIO_BENCH_HAVE_BOOST_CONTEXT
+#include <boost/context/detail/fcontext.hpp>
+#endif
+
+namespace {
+
+using prio::context;
+using prio::switcher_kind;
+
+// --- prio switchers -----------------------------------------------------------
+
+void stackful_forever(void* a) {
+  auto* c = static_cast<context*>(a);
+  for (;;) (void)c->suspend();
+}
+
+prio::co<void> coro_forever() {
+  for (;;) co_await prio::suspend_context();
+}
+void coro_forever_entry(void*) { prio::coro_context::current()->set_root(coro_forever()); }
+
+void empty_body(void*) {}
+
+void BM_prio_switch(benchmark::State& state, switcher_kind kind) {
+  auto made = prio::make_context(kind);
+  if (!made) {
+    state.SkipWithError("make_context failed");
+    return;
+  }
+  context* c = made->get();
+  if (kind == switcher_kind::none) {
+    // none cannot suspend: a round trip is start() + resume() of an empty body.
+    for (auto _ : state) {
+      c->start(&empty_body, nullptr);
+      c->resume();
+    }
+    return;
+  }
+  c->start(kind == switcher_kind::coroutine ? &coro_forever_entry : &stackful_forever, c);
+  c->resume();  // launch; from here every resume() is one round trip
+  for (auto _ : state) c->resume();
+}
+
+// --- baselines ----------------------------------------------------------------
+
+#if PRIO_BENCH_HAVE_BOOST_CONTEXT
+namespace bctx = boost::context::detail;
+
+void boost_forever(bctx::transfer_t t) {
+  for (;;) t = bctx::jump_fcontext(t.fctx, nullptr);
+}
+
+void BM_boost_fcontext(benchmark::State& state) {
+  constexpr std::size_t size = 256 * 1024;
+  std::unique_ptr<char[]> stack(new char[size]);
+  bctx::fcontext_t f = bctx::make_fcontext(stack.get() + size, size, &boost_forever);
+  bctx::transfer_t t = bctx::jump_fcontext(f, nullptr);
+  for (auto _ : state) t = bctx::jump_fcontext(t.fctx, nullptr);
+}
+BENCHMARK(BM_boost_fcontext);
+#endif
+
+struct bare_task {
+  struct promise_type {
+    bare_task get_return_object() { return {std::coroutine_handle<promise_type>::from_promise(*this)}; }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    std::suspend_always final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept {}
+  };
+  std::coroutine_handle<promise_type> h;
+};
+
+bare_task bare_forever() {
+  for (;;) co_await std::suspend_always{};
+}
+
+void BM_bare_coroutine_resume(benchmark::State& state) {
+  bare_task t = bare_forever();
+  for (auto _ : state) t.h.resume();
+  t.h.destroy();
+}
+BENCHMARK(BM_bare_coroutine_resume);
+
+BENCHMARK_CAPTURE(BM_prio_switch, asm, switcher_kind::asm_switch);
+BENCHMARK_CAPTURE(BM_prio_switch, sjlj, switcher_kind::sjlj);
+BENCHMARK_CAPTURE(BM_prio_switch, ucontext, switcher_kind::ucontext);
+BENCHMARK_CAPTURE(BM_prio_switch, coroutine, switcher_kind::coroutine);
+BENCHMARK_CAPTURE(BM_prio_switch, none, switcher_kind::none);
+
+// ratio_reporter prints as usual and remembers each run's ns per iteration.
+class ratio_reporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& r : runs)
+      if (r.run_type == Run::RT_Iteration && !r.error_occurred)
+        ns_[r.benchmark_name()] = r.GetAdjustedRealTime() *
+                                  benchmark::GetTimeUnitMultiplier(benchmark::kNanosecond) /
+                                  benchmark::GetTimeUnitMultiplier(r.time_unit);
+    ConsoleReporter::ReportRuns(runs);
+  }
+  // print_ratios() prints each switcher against its baseline and target.
+  void print_ratios() const {
+    std::printf("\n%-28s %10s %-26s %8s %8s\n", "switcher (round trip)", "ns", "baseline", "ratio",
+                "target");
+    row("BM_prio_switch/asm", "BM_boost_fcontext", 1.0);
+    row("BM_prio_switch/sjlj", "BM_boost_fcontext", 3.0);
+    row("BM_prio_switch/ucontext", "BM_boost_fcontext", 0);
+    row("BM_prio_switch/coroutine", "BM_bare_coroutine_resume", 2.0);
+    row("BM_prio_switch/none", "BM_bare_coroutine_resume", 0);
+  }
+
+ private:
+  void row(const std::string& name, const std::string& base, double target) const {
+    auto a = ns_.find(name), b = ns_.find(base);
+    if (a == ns_.end() || b == ns_.end()) {
+      std::printf("%-28s (not run, or baseline missing)\n", name.c_str());
+      return;
+    }
+    const double ratio = a->second / b->second;
+    char t[16] = "-";
+    if (target > 0) std::snprintf(t, sizeof t, "<= %.1fx", target);
+    std::printf("%-28s %10.2f %-26s %7.2fx %8s%s\n", name.c_str() + 15, a->second, base.c_str() + 3,
+                ratio, t, target > 0 && ratio > target ? "  MISSED" : "");
+  }
+  std::map<std::string, double> ns_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  ratio_reporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  reporter.print_ratios();
+  benchmark::Shutdown();
+  return 0;
+}
