@@ -1,0 +1,367 @@
+// executor.cpp: creation, attach, the run loop and scheduling.
+#include "prio/executors/executor.hpp"
+
+#include <liburing.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "executors/ring_setup.hpp"
+
+namespace prio {
+
+namespace {
+constinit thread_local executor* tl_executor = nullptr;
+constinit thread_local task* tl_task = nullptr;
+}  // namespace
+
+task* executor::task_of_timer(heap_node* n) noexcept {
+  return reinterpret_cast<task*>(reinterpret_cast<char*>(n) -
+                                 member_offset<task, heap_node, &task::timer_node_>());
+}
+
+executor* executor::current() noexcept { return tl_executor; }
+task* executor::current_task() noexcept { return tl_task; }
+
+executor::executor(const executor_options& opts) noexcept : low_cap_(opts.low_priority_io_cap) {}
+
+result<std::unique_ptr<executor>> executor::create(const executor_options& opts) noexcept {
+  std::unique_ptr<executor> ex(new (std::nothrow) executor(opts));
+  if (!ex) return failure(errno_error(ENOMEM));
+  ex->wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (ex->wake_fd_ < 0) return failure(errno_error(errno));
+  if (opts.ring_entries > 0) PRIO_TRY(ex->init_ring(opts));
+  return ex;
+}
+
+executor::~executor() {
+  shutdown();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+bool executor::on_bound_thread() const noexcept {
+  return owner_.load(std::memory_order_acquire) == std::this_thread::get_id();
+}
+
+result<void> executor::bind_to_this_thread() noexcept {
+  const auto me = std::this_thread::get_id();
+  auto expected = std::thread::id{};
+  if (!owner_.compare_exchange_strong(expected, me, std::memory_order_acq_rel))
+    return expected == me ? success() : failure(errc::not_on_executor);
+  if (ring_) {
+    PRIO_TRY(enable_ring(ring_.get(), ring_flags_, fixed_files_));
+    arm_wake_read();
+  }
+  return success();
+}
+
+// --- attach -------------------------------------------------------------------
+
+result<void> executor::attach(task& t) noexcept {
+  if (closed_.load(std::memory_order_acquire)) return failure(errc::executor_closed);
+  if (t.body_kind_ == task::body::none) return failure(errno_error(EINVAL));
+  const bool coro_switcher = t.ctx_->kind() == switcher_kind::coroutine;
+  if (t.is_coroutine_body() != coro_switcher) return failure(errno_error(EINVAL));
+  task_state s = t.state_.load(std::memory_order_acquire);
+  do {
+    if (s != task_state::idle && s != task_state::completed) return failure(errc::task_busy);
+  } while (!t.state_.compare_exchange_weak(s, task_state::pending, std::memory_order_acq_rel));
+  t.ex_ = this;
+  t.cancel_requested_ = false;
+  t.outcome_ = std::int64_t{0};
+  t.exception_ = nullptr;
+  t.wake_status_ = success();
+  t.times_ = task_times{};
+  t.times_.attached = tsc::now();
+  if (on_bound_thread()) {
+    live_.push_back(t);
+    make_runnable(t);
+    return success();
+  }
+  remote_count_.fetch_add(1, std::memory_order_seq_cst);
+  remote_.push(t);
+  if (sleeping_.load(std::memory_order_seq_cst)) wake();
+  return success();
+}
+
+void executor::wake() noexcept {
+  if (wake_pending_.exchange(true, std::memory_order_acq_rel)) return;
+  const std::uint64_t one = 1;
+  ssize_t r;
+  do {
+    r = ::write(wake_fd_, &one, sizeof(one));
+  } while (r < 0 && errno == EINTR);
+}
+
+void executor::drain_remote() noexcept {
+  while (task* t = remote_.pop()) {
+    remote_count_.fetch_sub(1, std::memory_order_relaxed);
+    ++stats_.remote_attaches;
+    live_.push_back(*t);
+    if (t->cancel_requested_) {
+      t->outcome_ = failure(errno_error(ECANCELED));
+      ++stats_.cancelled;
+      complete_task(*t);
+    } else {
+      make_runnable(*t);
+    }
+  }
+}
+
+// --- scheduling -----------------------------------------------------------------
+
+void executor::make_runnable(task& t) noexcept { runnable_[index(t.cpu_)].push_back(t); }
+
+void executor::requeue(task& t, priority old) noexcept {
+  runnable_[index(old)].remove(t);
+  make_runnable(t);
+}
+
+task* executor::pop_runnable() noexcept {
+  for (auto& q : runnable_)
+    if (task* t = q.pop_front()) return t;
+  return nullptr;
+}
+
+void executor::wake_task(task& t, result<void> status) noexcept {
+  if (t.timer_node_.in_heap) timers_.remove(&t.timer_node_);
+  t.wake_status_ = status;
+  t.state_.store(task_state::runnable, std::memory_order_relaxed);
+  make_runnable(t);
+}
+
+void executor::start_wait(task& t, task_state s, tsc::ticks deadline) noexcept {
+  t.times_.suspended = tsc::now();
+  t.state_.store(s, std::memory_order_relaxed);
+  if (s == task_state::runnable) {
+    make_runnable(t);  // yield: to the back of its level
+    return;
+  }
+  if (deadline != 0) {
+    t.timer_node_.key = deadline;
+    timers_.push(&t.timer_node_);
+  }
+}
+
+void executor::fire_timers(tsc::ticks now) noexcept {
+  while (!timers_.empty() && timers_.top_key() <= now) {
+    task& t = *task_of_timer(timers_.pop());
+    const bool io_wait = t.state() == task_state::suspended_io;
+    wake_task(t, io_wait ? result<void>(failure(errno_error(ETIME))) : success());
+  }
+}
+
+void executor::run_task(task& t) noexcept {
+  const task_state s = t.state();
+  const tsc::ticks t0 = tsc::now();
+  if (s == task_state::pending) {
+    t.times_.launched = t0;
+    ++stats_.launched;
+    t.ctx_->start(t.is_coroutine_body() ? &task::coroutine_entry : &task::stackful_entry, &t);
+  } else {
+    t.times_.resumed = t0;
+    ++t.times_.resumptions;
+    ++stats_.resumed;
+  }
+  t.state_.store(task_state::running, std::memory_order_relaxed);
+  tl_task = &t;
+  t.ctx_->resume();
+  tl_task = nullptr;
+  const tsc::ticks t1 = tsc::now();
+  t.times_.executed += t1 - t0;
+  stats_.in_tasks += t1 - t0;
+  if (t.ctx_->state() == context_state::finished) finish_task(t);
+}
+
+void executor::finish_task(task& t) noexcept {
+  if (std::exception_ptr e = t.ctx_->take_exception()) {
+    t.exception_ = e;
+    t.outcome_ = failure(errc::task_exception);
+  }
+  // Completed I/O nobody reaped: forget it (its io_status may be gone).
+  while (io_status* st = t.completed_.pop_front()) st->state = io_state::reaped;
+  if (!t.in_flight_.empty()) {
+    t.state_.store(task_state::completing, std::memory_order_relaxed);
+    cancel_all_io(t);
+    return;
+  }
+  complete_task(t);
+}
+
+void executor::complete_task(task& t) noexcept {
+  t.coro_body_.reset();
+  t.times_.completed = tsc::now();
+  ++stats_.completed;
+  live_.remove(t);
+  t.ex_ = nullptr;
+  t.state_.store(task_state::completed, std::memory_order_release);
+  if (t.on_complete_) t.on_complete_(t, t.on_complete_arg_);
+}
+
+void executor::cancel_task(task& t) noexcept {
+  const bool first = !t.cancel_requested_;
+  t.cancel_requested_ = true;
+  if (first) ++stats_.cancelled;
+  switch (t.state()) {
+    case task_state::pending:
+      if (t.run_node_.linked()) {  // not linked: still in the remote queue
+        runnable_[index(t.cpu_)].remove(t);
+        t.outcome_ = failure(errno_error(ECANCELED));
+        complete_task(t);
+      }
+      break;
+    case task_state::runnable:
+      t.wake_status_ = failure(errno_error(ECANCELED));
+      break;
+    case task_state::suspended_timer:
+    case task_state::suspended_other:
+      wake_task(t, failure(errno_error(ECANCELED)));
+      break;
+    case task_state::suspended_slot:
+      slot_waiters_[index(t.slot_level_)].remove(t);
+      if (t.deferred_st_) t.deferred_st_->state = io_state::idle;
+      t.deferred_st_ = nullptr;
+      wake_task(t, failure(errno_error(ECANCELED)));
+      break;
+    case task_state::suspended_io:
+      if (t.timer_node_.in_heap) timers_.remove(&t.timer_node_);
+      cancel_all_io(t);
+      break;
+    default:  // running: noticed at its next suspension point; completing: draining
+      break;
+  }
+}
+
+// --- the run loop ----------------------------------------------------------------
+
+result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanoseconds timeout) noexcept {
+  if (!on_bound_thread()) PRIO_TRY(bind_to_this_thread());
+  if (closed_.load(std::memory_order_relaxed)) return failure(errc::executor_closed);
+  if (tl_executor == this) return failure(errno_error(EDEADLK));  // run() from inside a task
+  executor* const outer = tl_executor;
+  tl_executor = this;
+  const tsc::ticks start = tsc::now();
+  const tsc::ticks deadline =
+      timeout == forever ? UINT64_MAX
+                         : start + tsc::from_duration(std::max(timeout, std::chrono::nanoseconds(0)));
+  std::size_t done = 0;
+  bool need_enter = ring_ != nullptr;  // completions may be waiting in the kernel
+  bool timed_out = false;
+  for (;;) {
+    if (remote_count_.load(std::memory_order_relaxed) != 0) drain_remote();
+    if (ring_ && reap_cqes() != 0) need_enter = true;
+    if (!timers_.empty()) fire_timers(tsc::now());
+    if (task* t = pop_runnable()) {
+      run_task(*t);
+      need_enter = ring_ != nullptr;
+      if (++done >= max_items) break;
+      continue;
+    }
+    if (need_enter && (unsubmitted_ != 0 || in_flight_ != 0 || done == 0)) {
+      submit_nonblocking();
+      need_enter = false;
+      continue;
+    }
+    if (done > 0) break;
+    const tsc::ticks now = tsc::now();
+    if (now >= deadline) {
+      timed_out = true;
+      break;
+    }
+    tsc::ticks until = deadline;
+    if (!timers_.empty() && timers_.top_key() < until) until = timers_.top_key();
+    wait_for_events(until);
+    need_enter = false;
+  }
+  if (ring_ && unsubmitted_ != 0) submit_nonblocking();
+  tl_executor = outer;
+  stats_.in_run += tsc::now() - start;
+  if (timed_out) return failure(errno_error(ETIME));
+  return done;
+}
+
+void executor::wait_for_events(tsc::ticks deadline) noexcept {
+  sleeping_.store(true, std::memory_order_seq_cst);
+  if (remote_count_.load(std::memory_order_seq_cst) != 0) {
+    sleeping_.store(false, std::memory_order_relaxed);
+    return;
+  }
+  const tsc::ticks t0 = tsc::now();
+  const bool bounded = deadline != UINT64_MAX;
+  const std::uint64_t ns = bounded && deadline > t0 ? tsc::to_ns(deadline - t0) : 0;
+  if (ring_) {
+    __kernel_timespec ts{static_cast<long long>(ns / 1000000000u), static_cast<long long>(ns % 1000000000u)};
+    io_uring_cqe* cqe = nullptr;
+    const unsigned sqes = unsubmitted_;
+    int r = io_uring_submit_and_wait_timeout(ring_.get(), &cqe, 1, bounded ? &ts : nullptr, nullptr);
+    if (r >= 0 || r == -ETIME || r == -EINTR) {
+      stats_.submitted_sqes += sqes;
+      unsubmitted_ = 0;
+    }
+  } else {
+    pollfd p{wake_fd_, POLLIN, 0};
+    timespec ts{static_cast<time_t>(ns / 1000000000u), static_cast<long>(ns % 1000000000u)};
+    ::ppoll(&p, 1, bounded ? &ts : nullptr, nullptr);
+    std::uint64_t v;
+    if (::read(wake_fd_, &v, sizeof(v)) == sizeof(v)) {
+      wake_pending_.store(false, std::memory_order_release);
+      ++stats_.wakeups;
+    }
+  }
+  ++stats_.enters;
+  stats_.sleeping += tsc::now() - t0;
+  sleeping_.store(false, std::memory_order_relaxed);
+}
+
+executor_stats executor::stats() const noexcept {
+  executor_stats s = stats_;
+  s.runnable = runnable_[0].size() + runnable_[1].size() + runnable_[2].size();
+  s.io_in_flight = in_flight_;
+  s.timers = 0;
+  return s;
+}
+
+// --- shutdown ----------------------------------------------------------------------
+
+void executor::shutdown() noexcept {
+  closed_.store(true, std::memory_order_release);
+  const auto owner = owner_.load(std::memory_order_acquire);
+  // Only the bound thread may touch a SINGLE_ISSUER ring; from elsewhere (the
+  // bound thread is gone) closing the ring is what cancels its requests.
+  const bool may_submit = owner == std::thread::id{} || owner == std::this_thread::get_id();
+  drain_remote();
+  // Tasks that never launched complete with executor_closed.
+  for (auto& q : runnable_) {
+    q.for_each([&](task& t) {
+      if (t.state() != task_state::pending) return;
+      q.remove(t);
+      t.outcome_ = failure(errc::executor_closed);
+      complete_task(t);
+    });
+  }
+  if (may_submit) drain_ring_for_shutdown();
+  // Tasks stopped mid-body cannot be resumed any more: they are detached and
+  // marked completed (executor_closed); their stacks were never unwound.
+  const std::size_t stranded = live_.size();
+  while (task* t = live_.pop_front()) {
+    if (t->run_node_.linked()) {
+      if (t->state() == task_state::suspended_slot)
+        slot_waiters_[index(t->slot_level_)].remove(*t);
+      else
+        runnable_[index(t->cpu_)].remove(*t);
+    }
+    if (t->timer_node_.in_heap) timers_.remove(&t->timer_node_);
+    t->ex_ = nullptr;
+    t->outcome_ = failure(errc::executor_closed);
+    t->state_.store(task_state::completed, std::memory_order_release);
+  }
+  if (stranded != 0)
+    std::fprintf(stderr,
+                 "prio: executor destroyed with %zu task(s) suspended mid-body; "
+                 "their stacks were not unwound\n",
+                 stranded);
+}
+
+}  // namespace prio

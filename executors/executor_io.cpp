@@ -1,0 +1,291 @@
+// executor_io.cpp: the executor's side of I/O: submission slots in priority
+// order, SQE batching, CQE dispatch, cancellation and draining.
+//
+// user_data of every SQE is an io_status address (8-byte aligned) with a tag
+// in its low 3 bits saying which of the operation's CQEs it is.
+#include <liburing.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "executors/ring_setup.hpp"
+#include "prio/executors/executor.hpp"
+
+namespace prio {
+
+namespace {
+enum tag : std::uint64_t {
+  tag_op = 0,            // the operation itself
+  tag_cancel = 1,        // an ASYNC_CANCEL aimed at the operation
+  tag_link_timeout = 2,  // the LINK_TIMEOUT after it
+  tag_wake = 3,          // the executor's eventfd read
+  tag_ignore = 4,        // internal, nothing to do
+};
+constexpr std::uint64_t tag_mask = 7;
+
+std::uint64_t tagged(const void* p, tag t) noexcept { return reinterpret_cast<std::uint64_t>(p) | t; }
+}  // namespace
+
+void executor::ring_deleter::operator()(io_uring* r) const noexcept {
+  io_uring_queue_exit(r);
+  delete r;
+}
+
+result<void> executor::init_ring(const executor_options& opts) noexcept {
+  auto* r = new (std::nothrow) io_uring{};
+  if (!r) return failure(errno_error(ENOMEM));
+  const unsigned cq = opts.cq_entries ? opts.cq_entries : opts.ring_entries * 2;
+  auto made = create_ring(r, opts.ring_entries, cq, ring_flags_, ring_flags_text_);
+  if (!made) {
+    delete r;
+    return made;
+  }
+  ring_.reset(r);
+  max_in_flight_ = r->cq.ring_entries;
+  fixed_files_ = opts.fixed_files;
+  return success();
+}
+
+// --- admission ---------------------------------------------------------------------
+
+bool executor::slot_available(priority p) const noexcept {
+  if (in_flight_ >= max_in_flight_) return false;
+  if (p == priority::low && low_cap_ != 0 && in_flight_prio_[index(priority::low)] >= low_cap_)
+    return false;
+  return true;
+}
+
+io_uring_sqe* executor::get_sqe() noexcept {
+  io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
+  if (!sqe) {  // SQ full: hand what is there to the kernel, which frees it
+    submit_nonblocking();
+    sqe = io_uring_get_sqe(ring_.get());
+  }
+  return sqe;
+}
+
+io_uring_sqe* executor::acquire_sqes(priority p, unsigned n) noexcept {
+  // FIFO fairness: nobody overtakes a waiter of the same or a higher level.
+  for (int i = 0; i <= index(p); ++i)
+    if (!slot_waiters_[i].empty()) return nullptr;
+  if (!slot_available(p)) return nullptr;
+  if (io_uring_sq_space_left(ring_.get()) < n) submit_nonblocking();
+  return io_uring_get_sqe(ring_.get());
+}
+
+void executor::commit(task& t, io_status& st, io_uring_sqe* sqe,
+                      std::chrono::nanoseconds timeout) noexcept {
+  io_uring_sqe_set_data64(sqe, tagged(&st, tag_op));
+  st.owner = &t;
+  st.state = io_state::in_flight;
+  st.res = 0;
+  st.cqe_flags = 0;
+  st.pending = 1;
+  st.cancel_requested = false;
+  st.timed_out = false;
+  st.io_prio = t.io_;
+  st.initiated = tsc::now();
+  st.completed = st.reaped = 0;
+  ++unsubmitted_;
+  if (timeout != forever) {
+    const auto ns = std::max<std::int64_t>(timeout.count(), 0);
+    st.timeout_ts.tv_sec = ns / 1000000000;
+    st.timeout_ts.tv_nsec = ns % 1000000000;
+    sqe->flags |= IOSQE_IO_LINK;
+    io_uring_sqe* lt = io_uring_get_sqe(ring_.get());  // space was reserved
+    io_uring_prep_link_timeout(lt, &st.timeout_ts, 0);
+    io_uring_sqe_set_data64(lt, tagged(&st, tag_link_timeout));
+    ++st.pending;
+    ++unsubmitted_;
+  }
+  t.in_flight_.push_back(st);
+  ++in_flight_;
+  ++in_flight_prio_[index(t.io_)];
+}
+
+void executor::queue_for_slot(task& t, io_status& st, std::chrono::nanoseconds timeout) noexcept {
+  st.owner = &t;
+  st.state = io_state::waiting_slot;
+  t.deferred_st_ = &st;
+  t.deferred_timeout_ = timeout;
+  t.slot_level_ = t.io_;
+  slot_waiters_[index(t.io_)].push_back(t);
+  ++stats_.slot_waits;
+}
+
+void executor::grant_slots() noexcept {
+  for (int i = 0; i < priority_count; ++i) {
+    auto& q = slot_waiters_[i];
+    while (!q.empty() && slot_available(static_cast<priority>(i))) {
+      task& t = *q.pop_front();
+      io_status& st = *t.deferred_st_;
+      const unsigned need = t.deferred_timeout_ == forever ? 1 : 2;
+      if (io_uring_sq_space_left(ring_.get()) < need) submit_nonblocking();
+      io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
+      std::memcpy(static_cast<void*>(sqe), t.deferred_sqe_, sizeof(*sqe));
+      // Granted at the level it waited at, even if the task changed since.
+      const priority now_prio = t.io_;
+      t.io_ = static_cast<priority>(i);
+      commit(t, st, sqe, t.deferred_timeout_);
+      t.io_ = now_prio;
+      t.deferred_st_ = nullptr;
+      if (t.awaited_io_ == &st)
+        t.state_.store(task_state::suspended_io, std::memory_order_relaxed);
+      else
+        wake_task(t, success());
+    }
+    if (in_flight_ >= max_in_flight_) return;
+  }
+}
+
+// --- completions ---------------------------------------------------------------------
+
+unsigned executor::reap_cqes() noexcept {
+  io_uring* r = ring_.get();
+  unsigned n = 0;
+  unsigned head;
+  io_uring_cqe* cqe;
+  io_uring_for_each_cqe(r, head, cqe) {
+    handle_cqe(cqe->user_data, cqe->res, cqe->flags);
+    ++n;
+  }
+  if (n) {
+    io_uring_cq_advance(r, n);
+    stats_.reaped_cqes += n;
+    if (!slot_waiters_[0].empty() || !slot_waiters_[1].empty() || !slot_waiters_[2].empty())
+      grant_slots();
+  }
+  return n;
+}
+
+void executor::handle_cqe(std::uint64_t user_data, std::int32_t res, std::uint32_t flags) noexcept {
+  const auto t = static_cast<tag>(user_data & tag_mask);
+  auto* st = reinterpret_cast<io_status*>(user_data & ~tag_mask);
+  switch (t) {
+    case tag_op:
+      if (st->on_cqe && st->on_cqe(*st, res, flags)) return;  // multishot: more to come
+      st->res = res;
+      st->cqe_flags = flags;
+      break;
+    case tag_cancel:
+      --st->owner->pending_cancels_;
+      break;
+    case tag_link_timeout:
+      if (res == -ETIME) st->timed_out = true;
+      break;
+    case tag_wake:
+      wake_armed_ = false;
+      wake_pending_.store(false, std::memory_order_release);
+      ++stats_.wakeups;
+      if (!closed_.load(std::memory_order_relaxed)) arm_wake_read();
+      return;
+    default:
+      return;
+  }
+  if (--st->pending == 0) io_finished(*st);
+}
+
+void executor::io_finished(io_status& st) noexcept {
+  task& t = *st.owner;
+  st.state = io_state::completed;
+  st.completed = tsc::now();
+  --in_flight_;
+  --in_flight_prio_[index(st.io_prio)];
+  t.in_flight_.remove(st);
+  switch (t.state()) {
+    case task_state::completing:
+      st.state = io_state::reaped;  // nobody is left to reap it
+      if (t.in_flight_.empty()) complete_task(t);
+      return;
+    case task_state::suspended_io:
+      t.completed_.push_back(st);
+      if (t.awaited_io_ == &st) {
+        wake_task(t, success());
+      } else if (t.waiting_any_io_ && t.awaited_io_ == nullptr) {
+        // A cancelled wait resumes only once every CQE of the task is in.
+        if (!t.cancel_requested_)
+          wake_task(t, success());
+        else if (t.in_flight_.empty() && t.pending_cancels_ == 0)
+          wake_task(t, failure(errno_error(ECANCELED)));
+      }
+      return;
+    default:
+      t.completed_.push_back(st);
+      return;
+  }
+}
+
+void executor::cancel_io(io_status& st) noexcept {
+  if (st.state != io_state::in_flight || st.cancel_requested || !ring_) return;
+  io_uring_sqe* sqe = get_sqe();
+  if (!sqe) return;
+  io_uring_prep_cancel64(sqe, tagged(&st, tag_op), 0);
+  io_uring_sqe_set_data64(sqe, tagged(&st, tag_cancel));
+  st.cancel_requested = true;
+  ++st.pending;
+  ++st.owner->pending_cancels_;
+  ++unsubmitted_;
+}
+
+void executor::cancel_all_io(task& t) noexcept {
+  t.in_flight_.for_each([this](io_status& st) { cancel_io(st); });
+}
+
+void executor::reap(io_status& st) noexcept {
+  if (st.state != io_state::completed) return;
+  st.owner->completed_.remove(st);
+  st.state = io_state::reaped;
+  st.reaped = tsc::now();
+}
+
+// --- the ring's own traffic ---------------------------------------------------------
+
+void executor::arm_wake_read() noexcept {
+  if (wake_armed_) return;
+  io_uring_sqe* sqe = get_sqe();
+  if (!sqe) return;
+  io_uring_prep_read(sqe, wake_fd_, &wake_buf_, sizeof(wake_buf_), 0);
+  io_uring_sqe_set_data64(sqe, tagged(&wake_buf_, tag_wake));
+  wake_armed_ = true;
+  ++unsubmitted_;
+}
+
+void executor::submit_nonblocking() noexcept {
+  const tsc::ticks t0 = tsc::now();
+  const unsigned n = unsubmitted_;
+  int r;
+  do {
+    r = io_uring_submit_and_get_events(ring_.get());
+  } while (r == -EINTR);
+  if (r >= 0) {
+    stats_.submitted_sqes += n;
+    unsubmitted_ = 0;
+  }
+  ++stats_.enters;
+  stats_.in_io_uring += tsc::now() - t0;
+}
+
+void executor::drain_ring_for_shutdown() noexcept {
+  if (!ring_) return;
+  // Everything still in the kernel is cancelled and its CQEs collected, so no
+  // completion can land in memory after the executor is gone.
+  if (in_flight_ != 0 || wake_armed_) {
+    if (io_uring_sqe* sqe = get_sqe()) {
+      io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+      io_uring_sqe_set_data64(sqe, tag_ignore);
+      ++unsubmitted_;
+    }
+  }
+  for (int round = 0; round < 1000 && (in_flight_ != 0 || wake_armed_); ++round) {
+    io_uring_cqe* cqe = nullptr;
+    __kernel_timespec ts{0, 10 * 1000 * 1000};
+    io_uring_submit_and_wait_timeout(ring_.get(), &cqe, 1, &ts, nullptr);
+    unsubmitted_ = 0;
+    reap_cqes();
+  }
+  if (in_flight_ != 0)
+    std::fprintf(stderr, "prio: executor shut down with %u operation(s) the kernel did not cancel\n",
+                 in_flight_);
+}
+
+}  // namespace prio

@@ -1,0 +1,190 @@
+// executor.hpp: one per kernel thread; owns an io_uring ring and runs tasks.
+//
+// run() launches, resumes and completes tasks: the highest non-empty CPU
+// priority level first, FIFO within a level. Timers live in user space (a
+// pairing heap; no SQE per sleeping task) and bound the ring wait. I/O is
+// submitted in batches: once per round of runnable tasks and before sleeping.
+//
+// Threading: an executor is bound to the first thread that calls run(); from
+// then on run(), the I/O mechanism and everything a task does must happen on
+// that thread (errc::not_on_executor otherwise). attach() and wake() may be
+// called from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "prio/executors/io_status.hpp"
+#include "prio/executors/priority.hpp"
+#include "prio/executors/task.hpp"
+#include "prio/runtime/clock.hpp"
+#include "prio/runtime/intrusive.hpp"
+#include "prio/runtime/pairing_heap.hpp"
+#include "prio/runtime/result.hpp"
+
+struct io_uring;
+struct io_uring_sqe;
+struct io_uring_cqe;
+
+namespace prio {
+
+struct executor_options {
+  unsigned ring_entries = 256;        // SQ entries; 0 makes a compute-only executor
+  unsigned cq_entries = 0;            // 0: twice ring_entries
+  unsigned fixed_files = 1024;        // sparse fixed-file table size (0: none)
+  unsigned low_priority_io_cap = 0;   // max in-flight low-priority I/O (0: no cap)
+};
+
+// What the executor has done and where its time went (ticks of tsc::now()).
+struct executor_stats {
+  tsc::ticks in_run = 0;       // inside run()
+  tsc::ticks in_tasks = 0;     // inside task code (resume to suspend)
+  tsc::ticks in_io_uring = 0;  // in non-blocking io_uring_enter calls
+  tsc::ticks sleeping = 0;     // blocked waiting for completions, timers or a wake
+  std::uint64_t launched = 0, resumed = 0, completed = 0, cancelled = 0;
+  std::uint64_t submitted_sqes = 0, reaped_cqes = 0, enters = 0;
+  std::uint64_t remote_attaches = 0, wakeups = 0, slot_waits = 0;
+  std::size_t runnable = 0, timers = 0, io_in_flight = 0;
+};
+
+class executor {
+ public:
+  static result<std::unique_ptr<executor>> create(const executor_options& opts = {}) noexcept;
+  // ~executor() must run on the bound thread (or before any run()). Pending
+  // tasks complete with errc::executor_closed; I/O in flight is cancelled and
+  // drained; tasks suspended mid-body are reported on stderr.
+  ~executor();
+  executor(const executor&) = delete;
+  executor& operator=(const executor&) = delete;
+
+  // attach() queues t to launch at its CPU priority. Any thread: on the bound
+  // thread it takes no lock; from another it is a wait-free push plus a wake.
+  // Errors: errc::task_busy if t is attached somewhere, errc::executor_closed,
+  // EINVAL if t has no body or a coroutine body on a stackful switcher.
+  result<void> attach(task& t) noexcept;
+
+  // run() does up to max_items units of work (a launch or a resume each) and
+  // returns how many. It blocks only while it has done nothing: until work
+  // arrives or timeout passes (then ETIME). timeout 0 polls; forever waits.
+  result<std::size_t> run(std::size_t max_items = SIZE_MAX,
+                          std::chrono::nanoseconds timeout = forever) noexcept;
+
+  // wake() makes a blocked run() return to its loop. Any thread.
+  void wake() noexcept;
+
+  executor_stats stats() const noexcept;
+  bool has_ring() const noexcept { return ring_ != nullptr; }
+  // ring_flags() are the IORING_SETUP_* flags the ring was created with;
+  // ring_flags_text() says which, e.g. "SINGLE_ISSUER|DEFER_TASKRUN".
+  unsigned ring_flags() const noexcept { return ring_flags_; }
+  const std::string& ring_flags_text() const noexcept { return ring_flags_text_; }
+  unsigned fixed_file_slots() const noexcept { return fixed_files_; }
+  unsigned max_in_flight() const noexcept { return max_in_flight_; }
+  bool on_bound_thread() const noexcept;
+
+  // current() is the executor whose run() is on this thread's stack.
+  static executor* current() noexcept;
+  // current_task() is the task running on this thread, if any.
+  static task* current_task() noexcept;
+
+  // --- the I/O mechanism, for io/ and for tests (bound thread, inside t) -----
+  // ring() is the raw ring; operations only ever use it through try_initiate.
+  io_uring* ring() noexcept { return ring_.get(); }
+
+  enum class admission : std::uint8_t { submitted, queued };
+  // try_initiate() admits an operation of task t: st gets a submission slot
+  // at t's I/O priority and prep(sqe) fills the SQE (not its user_data); a
+  // timeout other than forever links an IORING_OP_LINK_TIMEOUT after it. When
+  // no slot is free, prep fills a copy kept in the task and the task is queued
+  // (FIFO per I/O priority) until one is: `queued`; the caller then suspends.
+  // Errors (nothing submitted): ECANCELED if t is cancelled, EOPNOTSUPP on a
+  // compute-only executor, EBUSY if st is still in flight.
+  template <class Prep>
+  result<admission> try_initiate(task& t, io_status& st, Prep&& prep,
+                                 std::chrono::nanoseconds timeout = forever) noexcept;
+
+  // cancel_io() asks the kernel to cancel st (ASYNC_CANCEL); st completes
+  // once both the operation's and the cancel's CQEs are in.
+  void cancel_io(io_status& st) noexcept;
+
+  // reap() takes st, completed, off its task's completed list.
+  static void reap(io_status& st) noexcept;
+
+ private:
+  friend class task;
+  explicit executor(const executor_options& opts) noexcept;
+  result<void> init_ring(const executor_options& opts) noexcept;
+  result<void> bind_to_this_thread() noexcept;
+
+  // Scheduling.
+  void make_runnable(task& t) noexcept;  // queue at t's CPU priority
+  void wake_task(task& t, result<void> status) noexcept;
+  task* pop_runnable() noexcept;
+  void run_task(task& t) noexcept;
+  void finish_task(task& t) noexcept;
+  void complete_task(task& t) noexcept;
+  void drain_remote() noexcept;
+  void fire_timers(tsc::ticks now) noexcept;
+  void start_wait(task& t, task_state s, tsc::ticks deadline) noexcept;
+  void cancel_task(task& t) noexcept;
+  void requeue(task& t, priority old) noexcept;
+
+  // I/O.
+  io_uring_sqe* acquire_sqes(priority p, unsigned n) noexcept;
+  io_uring_sqe* get_sqe() noexcept;
+  void commit(task& t, io_status& st, io_uring_sqe* sqe, std::chrono::nanoseconds timeout) noexcept;
+  void queue_for_slot(task& t, io_status& st, std::chrono::nanoseconds timeout) noexcept;
+  void grant_slots() noexcept;
+  bool slot_available(priority p) const noexcept;
+  unsigned reap_cqes() noexcept;
+  void handle_cqe(std::uint64_t user_data, std::int32_t res, std::uint32_t flags) noexcept;
+  void io_finished(io_status& st) noexcept;
+  void cancel_all_io(task& t) noexcept;
+  void arm_wake_read() noexcept;
+  void submit_nonblocking() noexcept;
+  void wait_for_events(tsc::ticks deadline) noexcept;
+  void shutdown() noexcept;
+  void drain_ring_for_shutdown() noexcept;
+  static task* task_of_timer(heap_node* n) noexcept;
+
+  struct ring_deleter {
+    void operator()(io_uring* r) const noexcept;
+  };
+
+  // Hot state first.
+  intrusive_list<task, &task::run_node_> runnable_[priority_count];
+  pairing_heap timers_;
+  std::unique_ptr<io_uring, ring_deleter> ring_;
+  unsigned in_flight_ = 0;                   // admitted operations
+  unsigned in_flight_prio_[priority_count] = {};
+  unsigned max_in_flight_ = 0;
+  unsigned low_cap_ = 0;
+  intrusive_list<task, &task::run_node_> slot_waiters_[priority_count];
+  std::size_t unsubmitted_ = 0;              // SQEs prepared since the last enter
+  executor_stats stats_{};
+
+  // Cross-thread.
+  mpsc_queue<task, &task::remote_node_> remote_;
+  alignas(64) std::atomic<bool> sleeping_{false};
+  std::atomic<bool> wake_pending_{false};
+  std::atomic<std::size_t> remote_count_{0};
+  int wake_fd_ = -1;                         // eventfd
+  std::uint64_t wake_buf_ = 0;
+  bool wake_armed_ = false;
+
+  std::atomic<std::thread::id> owner_{};
+  std::atomic<bool> closed_{false};
+  unsigned ring_flags_ = 0;
+  std::string ring_flags_text_;
+  unsigned fixed_files_ = 0;
+  intrusive_list<task, &task::live_node_> live_;  // attached, not completed
+};
+
+}  // namespace prio
+
+#include "prio/executors/executor_inl.hpp"

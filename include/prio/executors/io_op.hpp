@@ -1,0 +1,146 @@
+// io_op.hpp: how every I/O operation suspends and resumes its task.
+//
+// One mechanism, two styles, for stackful and coroutine bodies alike:
+//   perform(t, prep)                 await one: suspend until it completes
+//   co_await async_perform(t, prep)  the same for a coroutine body
+//   initiate(t, st, prep)            many in flight: start it, reap later
+//   co_await async_initiate(t, st, prep)
+// prep(io_uring_sqe*) fills the SQE; io/ wraps these per operation. Results
+// are the CQE's res (>= 0) or its error; a linked timeout that fired gives
+// ETIME; a cancelled wait gives ECANCELED once every CQE is in.
+#pragma once
+
+#include <coroutine>
+
+#include "prio/executors/executor.hpp"
+
+namespace prio {
+
+namespace detail {
+// outcome_of() turns a finished io_status into the caller's result.
+inline result<std::int32_t> outcome_of(const io_status& st) noexcept {
+  if (st.timed_out && st.res == -ECANCELED) return failure(errno_error(ETIME));
+  return st.result();
+}
+}  // namespace detail
+
+// initiate() starts st for the stackful task t (the current task) and returns
+// once it is submitted; it suspends while t waits for a submission slot.
+template <class Prep>
+result<void> initiate(task& t, io_status& st, Prep&& prep,
+                      std::chrono::nanoseconds timeout = forever) noexcept {
+  executor* ex = t.current_executor();
+  if (!ex) return failure(errno_error(EINVAL));
+  auto adm = ex->try_initiate(t, st, prep, timeout);
+  if (!adm) return failure(adm.error());
+  if (*adm == executor::admission::queued) PRIO_TRY(t.wait_stackful(task_state::suspended_slot, 0));
+  return success();
+}
+
+// perform() runs one operation to completion for the stackful task t.
+template <class Prep>
+result<std::int32_t> perform(task& t, Prep&& prep,
+                             std::chrono::nanoseconds timeout = forever) noexcept {
+  executor* ex = t.current_executor();
+  if (!ex) return failure(errno_error(EINVAL));
+  io_status st;
+  t.set_awaited_io(&st);
+  auto adm = ex->try_initiate(t, st, prep, timeout);
+  if (!adm) {
+    t.set_awaited_io(nullptr);
+    return failure(adm.error());
+  }
+  auto w = t.wait_stackful(*adm == executor::admission::queued ? task_state::suspended_slot
+                                                                : task_state::suspended_io,
+                           0);
+  t.set_awaited_io(nullptr);
+  if (!st.done()) return failure(w ? errno_error(ECANCELED) : w.error());  // cancelled while queued
+  executor::reap(st);
+  return detail::outcome_of(st);
+}
+
+// async_initiate(): co_await it to start st from a coroutine body.
+template <class Prep>
+class initiate_awaiter {
+ public:
+  initiate_awaiter(task& t, io_status& st, Prep prep, std::chrono::nanoseconds timeout) noexcept
+      : t_(t), st_(st), prep_(std::move(prep)), timeout_(timeout) {}
+  bool await_ready() noexcept {
+    executor* ex = t_.current_executor();
+    if (!ex) {
+      adm_ = failure(errno_error(EINVAL));
+      return true;
+    }
+    adm_ = ex->try_initiate(t_, st_, prep_, timeout_);
+    return !adm_ || *adm_ == executor::admission::submitted;
+  }
+  void await_suspend(std::coroutine_handle<> h) noexcept {
+    t_.begin_wait(task_state::suspended_slot, 0, h);
+  }
+  result<void> await_resume() noexcept {
+    if (!adm_) return failure(adm_.error());
+    if (*adm_ == executor::admission::queued) return t_.end_wait();
+    return success();
+  }
+
+ private:
+  task& t_;
+  io_status& st_;
+  Prep prep_;
+  std::chrono::nanoseconds timeout_;
+  result<executor::admission> adm_{executor::admission::submitted};
+};
+
+template <class Prep>
+initiate_awaiter<std::decay_t<Prep>> async_initiate(task& t, io_status& st, Prep&& prep,
+                                                    std::chrono::nanoseconds timeout = forever) noexcept {
+  return {t, st, std::forward<Prep>(prep), timeout};
+}
+
+// async_perform(): co_await it to run one operation from a coroutine body.
+template <class Prep>
+class perform_awaiter {
+ public:
+  perform_awaiter(task& t, Prep prep, std::chrono::nanoseconds timeout) noexcept
+      : t_(t), prep_(std::move(prep)), timeout_(timeout) {}
+  perform_awaiter(const perform_awaiter&) = delete;
+  bool await_ready() noexcept {
+    executor* ex = t_.current_executor();
+    if (!ex) {
+      adm_ = failure(errno_error(EINVAL));
+      return true;
+    }
+    t_.set_awaited_io(&st_);
+    adm_ = ex->try_initiate(t_, st_, prep_, timeout_);
+    if (!adm_) t_.set_awaited_io(nullptr);
+    return !adm_;
+  }
+  void await_suspend(std::coroutine_handle<> h) noexcept {
+    t_.begin_wait(*adm_ == executor::admission::queued ? task_state::suspended_slot
+                                                       : task_state::suspended_io,
+                  0, h);
+  }
+  result<std::int32_t> await_resume() noexcept {
+    if (!adm_) return failure(adm_.error());
+    t_.set_awaited_io(nullptr);
+    auto w = t_.end_wait();
+    if (!st_.done()) return failure(w ? errno_error(ECANCELED) : w.error());
+    executor::reap(st_);
+    return detail::outcome_of(st_);
+  }
+
+ private:
+  task& t_;
+  Prep prep_;
+  std::chrono::nanoseconds timeout_;
+  io_status st_;
+  result<executor::admission> adm_{executor::admission::submitted};
+};
+
+template <class Prep>
+perform_awaiter<std::decay_t<Prep>> async_perform(task& t, Prep&& prep,
+                                                  std::chrono::nanoseconds timeout = forever) noexcept {
+  return {t, std::forward<Prep>(prep), timeout};
+}
+
+}  // namespace prio

@@ -1,0 +1,60 @@
+// io_status.hpp: the record of one I/O operation in flight (NT IO_STATUS style).
+//
+// The caller supplies one io_status per operation and keeps it alive and in
+// place until the operation is reaped: its address is the SQE's user_data.
+// States: idle -> waiting_slot (no submission slot yet) -> in_flight ->
+// completed (on the task's completed list) -> reaped (handed to the caller).
+#pragma once
+
+#include <linux/time_types.h>
+
+#include <cstdint>
+#include <system_error>
+
+#include "prio/executors/priority.hpp"
+#include "prio/runtime/clock.hpp"
+#include "prio/runtime/intrusive.hpp"
+#include "prio/runtime/result.hpp"
+
+namespace prio {
+
+class task;
+
+enum class io_state : std::uint8_t { idle, waiting_slot, in_flight, completed, reaped };
+
+struct io_status {
+  io_status() = default;
+  io_status(const io_status&) = delete;
+  io_status& operator=(const io_status&) = delete;
+
+  // result() is the operation's outcome once completed: res >= 0 as a value,
+  // a negative res as std::error_code{-res, system_category()}.
+  prio::result<std::int32_t> result() const noexcept {
+    if (res < 0) return failure(errno_error(-res));
+    return res;
+  }
+  bool done() const noexcept { return state == io_state::completed || state == io_state::reaped; }
+
+  // Filled by the executor.
+  std::int32_t res = 0;          // CQE res (for multishot: the last one)
+  std::uint32_t cqe_flags = 0;   // CQE flags (buffer id, MORE, ...)
+  io_state state = io_state::idle;
+  priority io_prio = priority::normal;  // the level it was admitted at
+  std::uint8_t pending = 0;      // CQEs still owed: op, linked timeout, cancel
+  bool cancel_requested = false; // an async cancel was submitted for it
+  bool timed_out = false;        // its linked timeout fired (res is -ETIME)
+  task* owner = nullptr;
+  tsc::ticks initiated = 0, completed = 0, reaped = 0;
+
+  // on_cqe, if set, sees every CQE of the operation before the executor does
+  // (multishot accept/recv). Returning true means "more will come: keep the
+  // operation in flight"; false lets the executor complete it as usual.
+  bool (*on_cqe)(io_status& st, std::int32_t res, std::uint32_t flags) = nullptr;
+  void* user = nullptr;  // free for the caller and for on_cqe
+
+  // Private to the executor.
+  list_node node;                 // owner's in-flight list, then completed list
+  __kernel_timespec timeout_ts{}; // storage for a linked timeout
+};
+
+}  // namespace prio

@@ -1,0 +1,273 @@
+// task.hpp: a reusable unit of work run by an executor.
+//
+// Creating a task is the expensive step (its context and stack). After that
+// it is attached to an executor, launched, suspended, resumed and completed
+// as often as wanted, each step cheap and allocation-free. A task runs on one
+// executor at a time; between runs it may be attached to any executor.
+//
+// The body is user code: a function pointer plus user pointer, or a callable
+// stored inline (no allocation). A stackful body returns result<int64_t>; a
+// coroutine body (switcher_kind::coroutine only) returns co<result<int64_t>>.
+//
+// Threading: everything here except attach (executor::attach) and the const
+// observers is called on the thread running the task's executor.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <new>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "prio/context/context.hpp"
+#include "prio/context/coro.hpp"
+#include "prio/executors/io_status.hpp"
+#include "prio/executors/priority.hpp"
+#include "prio/runtime/clock.hpp"
+#include "prio/runtime/intrusive.hpp"
+#include "prio/runtime/pairing_heap.hpp"
+#include "prio/runtime/result.hpp"
+
+namespace prio {
+
+class executor;
+class task;
+
+using task_fn = result<std::int64_t> (*)(task& t);
+using coro_task_fn = co<result<std::int64_t>> (*)(task& t);
+
+inline constexpr std::chrono::nanoseconds forever = std::chrono::nanoseconds::max();
+
+enum class task_state : std::uint8_t {
+  idle,            // never attached, or completed and collected
+  pending,         // attached, waiting to launch
+  runnable,        // launched, queued to resume
+  running,         // on the CPU
+  suspended_timer, // suspend_for / suspend_until
+  suspended_io,    // waiting for I/O completions
+  suspended_slot,  // waiting for a submission slot
+  suspended_other, // waiting on something else (a buffer, a resource)
+  completing,      // body returned; draining I/O still in flight
+  completed,       // done: outcome() is valid; may be attached again
+};
+const char* to_string(task_state s) noexcept;
+
+struct task_options {
+  switcher_kind switcher = switcher_kind::asm_switch;
+  priority cpu = priority::normal;
+  priority io = priority::normal;
+  std::size_t stack_size = 0;       // 0: the stack pool's default
+  class stack_pool* pool = nullptr; // nullptr: stack_pool::default_pool()
+};
+
+// Tick stamps of one run of a task (reset at attach) and its totals.
+struct task_times {
+  tsc::ticks attached = 0, launched = 0, suspended = 0, resumed = 0, completed = 0;
+  tsc::ticks executed = 0;       // ticks spent running this run
+  std::uint64_t resumptions = 0; // times resumed after a suspension, this run
+};
+
+class task {
+ public:
+  // create() makes a task and its context (expensive; allocates). Thread-safe.
+  static result<std::unique_ptr<task>> create(const task_options& opts = {}) noexcept;
+  ~task();
+  task(const task&) = delete;
+  task& operator=(const task&) = delete;
+
+  // --- what it runs (only while not attached) ------------------------------
+  void set_body(task_fn fn, void* user_ptr = nullptr) noexcept;
+  void set_body(coro_task_fn fn, void* user_ptr = nullptr) noexcept;
+  // set_body(f) stores a callable f(task&) inline, constructed in place from
+  // f (it is never moved again): it must fit in inline_capacity bytes
+  // (checked at compile time).
+  template <class F, class = std::enable_if_t<!std::is_convertible_v<F, task_fn> &&
+                                              !std::is_convertible_v<F, coro_task_fn>>>
+  void set_body(F&& f);
+  void* user_ptr() const noexcept { return user_ptr_; }
+  void set_user_ptr(void* p) noexcept { user_ptr_ = p; }
+
+  // set_on_complete(): fn(t, arg) runs on the executor's thread right after
+  // the task completes (it may re-attach the task).
+  void set_on_complete(void (*fn)(task&, void*), void* arg) noexcept {
+    on_complete_ = fn;
+    on_complete_arg_ = arg;
+  }
+
+  // --- priorities (changeable at any time on the executor's thread) -------
+  priority cpu_priority() const noexcept { return cpu_; }
+  priority io_priority() const noexcept { return io_; }
+  void set_cpu_priority(priority p) noexcept;
+  void set_io_priority(priority p) noexcept { io_ = p; }
+
+  // --- observers -------------------------------------------------------------
+  switcher_kind switcher() const noexcept { return ctx_->kind(); }
+  task_state state() const noexcept { return state_.load(std::memory_order_acquire); }
+  bool is_coroutine_body() const noexcept { return body_kind_ == body::coro_fn || body_kind_ == body::coro_callable; }
+  // outcome() is what the last completed run returned (ECANCELED if it was
+  // cancelled before launch, errc::task_exception if its body threw).
+  const result<std::int64_t>& outcome() const noexcept { return outcome_; }
+  // exception() is the exception that escaped the last run's body, if any.
+  std::exception_ptr exception() const noexcept { return exception_; }
+  executor* current_executor() const noexcept { return ex_; }
+  const task_times& times() const noexcept { return times_; }
+  const context& ctx() const noexcept { return *ctx_; }
+  std::uint64_t id() const noexcept { return id_; }
+  std::size_t io_in_flight() const noexcept { return in_flight_.size(); }
+
+  // --- suspension points, stackful bodies (call from inside the body) -------
+  // yield() lets every other runnable task of this or a higher priority run.
+  result<void> yield() noexcept;
+  result<void> suspend_for(std::chrono::nanoseconds d) noexcept;
+  result<void> suspend_until(tsc::ticks deadline) noexcept;
+  // suspend_until_completed_io() returns the next completed I/O of this task
+  // (completion order), suspending until one completes or timeout passes
+  // (ETIME). Returns nullptr at once when none is in flight or completed.
+  result<io_status*> suspend_until_completed_io(std::chrono::nanoseconds timeout = forever) noexcept;
+
+  // --- the same, for coroutine bodies: co_await t.async_yield() -------------
+  class awaiter;
+  class io_awaiter;
+  awaiter async_yield() noexcept;
+  awaiter async_suspend_for(std::chrono::nanoseconds d) noexcept;
+  awaiter async_suspend_until(tsc::ticks deadline) noexcept;
+  io_awaiter async_completed_io(std::chrono::nanoseconds timeout = forever) noexcept;
+
+  // --- cancellation ------------------------------------------------------------
+  // cancel() asks the task to stop, on its executor's thread. Pending: it
+  // completes at once with ECANCELED without running. Otherwise every wait it
+  // is in or enters returns ECANCELED from now until it completes; I/O in
+  // flight is cancelled and drained first. Error EINVAL if not attached.
+  result<void> cancel() noexcept;
+  bool cancel_requested() const noexcept { return cancel_requested_; }
+
+  static constexpr std::size_t inline_capacity = 48;
+
+  // Internal: the generic wait used by suspension points of every layer.
+  // wait_stackful() suspends a stackful task in state s until woken (with
+  // the status it was woken with); a deadline of 0 means none.
+  result<void> wait_stackful(task_state s, tsc::ticks deadline) noexcept;
+  // For coroutine awaitables: prepare the wait after the handle was stored.
+  void begin_wait(task_state s, tsc::ticks deadline, std::coroutine_handle<> h) noexcept;
+  result<void> end_wait() noexcept { return std::exchange(wake_status_, {}); }
+  // set_awaited_io(): the operation an await-one wait is for (nullptr: none).
+  void set_awaited_io(io_status* st) noexcept { awaited_io_ = st; }
+
+ private:
+  friend class executor;
+  enum class body : std::uint8_t { none, fn, coro_fn, callable, coro_callable };
+
+  explicit task(std::unique_ptr<context> ctx, const task_options& opts) noexcept;
+  static void stackful_entry(void* self);
+  static void coroutine_entry(void* self);
+  static co<void> coroutine_root(task& t);
+  result<std::int64_t> run_stackful_body();
+  co<result<std::int64_t>> make_coroutine_body();
+  void reset_body() noexcept;
+
+  // Links (each used by one container at a time).
+  list_node run_node_;    // runnable / pending queue, or slot wait queue
+  list_node live_node_;   // the executor's list of attached tasks
+  mpsc_node remote_node_; // cross-thread attach queue
+  heap_node timer_node_;  // executor timer heap
+  intrusive_list<io_status, &io_status::node> in_flight_;
+  intrusive_list<io_status, &io_status::node> completed_;
+
+  executor* ex_ = nullptr;
+  std::unique_ptr<context> ctx_;
+  std::atomic<task_state> state_{task_state::idle};
+  priority cpu_;
+  priority io_;
+  priority slot_level_ = priority::normal;  // the slot queue it waits in
+  body body_kind_ = body::none;
+  bool cancel_requested_ = false;
+  bool waiting_any_io_ = false;     // suspend_until_completed_io in progress
+  io_status* awaited_io_ = nullptr; // the one awaited by an await-one op
+  std::uint32_t pending_cancels_ = 0;
+
+  union {
+    task_fn fn;
+    coro_task_fn coro_fn;
+  } fn_{};
+  void* user_ptr_ = nullptr;
+  alignas(std::max_align_t) unsigned char callable_[inline_capacity];
+  std::optional<co<result<std::int64_t>>> coro_body_;  // kept until I/O drained
+  result<std::int64_t> (*callable_invoke_)(void*, task&) = nullptr;
+  co<result<std::int64_t>> (*callable_coro_invoke_)(void*, task&) = nullptr;
+  void (*callable_destroy_)(void*) noexcept = nullptr;
+
+  void (*on_complete_)(task&, void*) = nullptr;
+  void* on_complete_arg_ = nullptr;
+
+  // An operation waiting for a submission slot: its SQE, prepared already.
+  alignas(64) unsigned char deferred_sqe_[64];
+  io_status* deferred_st_ = nullptr;
+  std::chrono::nanoseconds deferred_timeout_{};
+
+  result<std::int64_t> outcome_{0};
+  std::exception_ptr exception_;
+  result<void> wake_status_{};
+  task_times times_{};
+  std::uint64_t id_;
+};
+
+template <class F, class>
+void task::set_body(F&& f) {
+  using D = std::decay_t<F>;
+  static_assert(sizeof(D) <= inline_capacity, "callable too large to store inline in a task");
+  static_assert(alignof(D) <= alignof(std::max_align_t), "callable over-aligned");
+  using R = std::invoke_result_t<D&, task&>;
+  reset_body();
+  ::new (static_cast<void*>(callable_)) D(std::forward<F>(f));
+  callable_destroy_ = [](void* p) noexcept { static_cast<D*>(p)->~D(); };
+  if constexpr (std::is_same_v<R, co<result<std::int64_t>>>) {
+    callable_coro_invoke_ = [](void* p, task& t) { return (*static_cast<D*>(p))(t); };
+    body_kind_ = body::coro_callable;
+  } else {
+    static_assert(std::is_convertible_v<R, result<std::int64_t>>,
+                  "a task body returns result<int64_t> or co<result<int64_t>>");
+    callable_invoke_ = [](void* p, task& t) -> result<std::int64_t> {
+      return (*static_cast<D*>(p))(t);
+    };
+    body_kind_ = body::callable;
+  }
+}
+
+// task::awaiter: co_await on yield / suspend_for / suspend_until.
+class task::awaiter {
+ public:
+  awaiter(task& t, task_state s, tsc::ticks deadline) noexcept : t_(t), s_(s), deadline_(deadline) {}
+  bool await_ready() const noexcept { return t_.cancel_requested_; }
+  void await_suspend(std::coroutine_handle<> h) noexcept { t_.begin_wait(s_, deadline_, h); }
+  result<void> await_resume() noexcept {
+    if (t_.cancel_requested_ && t_.wake_status_) return failure(errno_error(ECANCELED));
+    return t_.end_wait();
+  }
+
+ private:
+  task& t_;
+  task_state s_;
+  tsc::ticks deadline_;
+};
+
+// task::io_awaiter: co_await t.async_completed_io(timeout).
+class task::io_awaiter {
+ public:
+  io_awaiter(task& t, tsc::ticks deadline) noexcept : t_(t), deadline_(deadline) {}
+  bool await_ready() noexcept;
+  void await_suspend(std::coroutine_handle<> h) noexcept;
+  result<io_status*> await_resume() noexcept;
+
+ private:
+  task& t_;
+  tsc::ticks deadline_;
+  bool ready_now_ = false;
+};
+
+}  // namespace prio

@@ -1,0 +1,92 @@
+// Description: a task that returns with I/O still in flight (NOPs, kernel
+// timeouts, reads that never complete) has it cancelled and drained before it
+// counts as completed; the process never aborts and the task can run again.
+#include "exec_helpers.hpp"
+#include "prio/io/nop.hpp"
+
+namespace prio::test {
+namespace {
+
+class TaskExitIo : public ::testing::TestWithParam<switcher_kind> {};
+
+TEST_P(TaskExitIo, ReturnsWithOperationsOutstanding) {
+  auto ex = make_executor();
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  auto t = make_task(GetParam());
+  // Kept outside the body: the operations outlive the body's frame.
+  static io_status nops[16], timeouts[4], reads[4];
+  static __kernel_timespec long_ts{3600, 0};
+  static char buf[4][8];
+  t->set_body([&](task& self) -> result<std::int64_t> {
+    for (auto& st : nops) PRIO_TRY(initiate_nop(self, st));
+    for (auto& st : timeouts)
+      PRIO_TRY(initiate(self, st, [](io_uring_sqe* sqe) { io_uring_prep_timeout(sqe, &long_ts, 0, 0); }));
+    for (int i = 0; i < 4; ++i)
+      PRIO_TRY(initiate(self, reads[i], [&, i](io_uring_sqe* sqe) { io_uring_prep_read(sqe, fds[0], buf[i], 8, 0); }));
+    (void)self.suspend_for(1h);  // cancelled below: returns ECANCELED at once
+    return std::int64_t{3};
+  });
+  // The body sleeps on a timer with 24 operations in flight; cancelling the
+  // sleep makes it return with all of them outstanding.
+  ASSERT_TRUE(ex->attach(*t));
+  ASSERT_TRUE(ex->run(1, 0ns));
+  ASSERT_EQ(t->state(), task_state::suspended_timer);
+  EXPECT_EQ(t->io_in_flight(), 24u);
+  ASSERT_TRUE(t->cancel());
+  drive(*ex, [&] { return t->state() == task_state::completed; });
+  EXPECT_EQ(ex->stats().io_in_flight, 0u);
+  EXPECT_EQ(t->io_in_flight(), 0u);
+  for (auto& st : reads) EXPECT_EQ(st.state, io_state::reaped);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST_P(TaskExitIo, PlainReturnWithReadsInFlight) {
+  auto ex = make_executor();
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  auto t = make_task(GetParam());
+  static io_status reads[100];
+  static char buf[100][4];
+  for (int run = 0; run < 3; ++run) {
+    t->set_body([&](task& self) -> result<std::int64_t> {
+      for (int i = 0; i < 100; ++i)
+        PRIO_TRY(initiate(self, reads[i], [&, i](io_uring_sqe* sqe) { io_uring_prep_read(sqe, fds[0], buf[i], 4, 0); }));
+      return std::int64_t{100};
+    });
+    ASSERT_TRUE(ex->attach(*t));
+    drive(*ex, [&] { return t->state() == task_state::completed; });
+    ASSERT_TRUE(t->outcome());
+    EXPECT_EQ(*t->outcome(), 100);
+    EXPECT_EQ(ex->stats().io_in_flight, 0u);
+  }
+  // Nothing can arrive later for the finished task: the pipe stays empty and
+  // a write now completes nobody.
+  ASSERT_EQ(::write(fds[1], "abcd", 4), 4);
+  EXPECT_FALSE(ex->run(SIZE_MAX, 1ms));
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+INSTANTIATE_TEST_SUITE_P(Switchers, TaskExitIo, ::testing::ValuesIn(stackful), kind_name);
+
+TEST(TaskExitIo, CoroutineReturnsWithNopsInFlight) {
+  auto ex = make_executor();
+  auto t = make_task(switcher_kind::coroutine);
+  static io_status nops[32];
+  t->set_body([](task& self) -> co<result<std::int64_t>> {
+    for (auto& st : nops) {
+      auto r = co_await async_initiate_nop(self, st);
+      if (!r) co_return failure(r.error());
+    }
+    co_return std::int64_t{32};
+  });
+  ASSERT_TRUE(ex->attach(*t));
+  drive(*ex, [&] { return t->state() == task_state::completed; });
+  EXPECT_EQ(*t->outcome(), 32);
+  EXPECT_EQ(ex->stats().io_in_flight, 0u);
+}
+
+}  // namespace
+}  // namespace prio::test
