@@ -132,6 +132,10 @@ void executor::wake_task(task& t, result<void> status) noexcept {
   make_runnable(t);
 }
 
+void executor::resume_waiter(task& t, result<void> status) noexcept {
+  if (t.state() == task_state::suspended_other) wake_task(t, status);
+}
+
 void executor::start_wait(task& t, task_state s, tsc::ticks deadline) noexcept {
   t.times_.suspended = tsc::now();
   t.state_.store(s, std::memory_order_relaxed);
@@ -148,8 +152,10 @@ void executor::start_wait(task& t, task_state s, tsc::ticks deadline) noexcept {
 void executor::fire_timers(tsc::ticks now) noexcept {
   while (!timers_.empty() && timers_.top_key() <= now) {
     task& t = *task_of_timer(timers_.pop());
-    const bool io_wait = t.state() == task_state::suspended_io;
-    wake_task(t, io_wait ? result<void>(failure(errno_error(ETIME))) : success());
+    // A sleep ends normally at its deadline; any other wait with a deadline
+    // (I/O, a resource) times out.
+    const bool sleep = t.state() == task_state::suspended_timer;
+    wake_task(t, sleep ? success() : result<void>(failure(errno_error(ETIME))));
   }
 }
 

@@ -115,6 +115,15 @@ class executor {
   // reap() takes st, completed, off its task's completed list.
   static void reap(io_status& st) noexcept;
 
+  // --- waits of other layers (a buffer, a resource): bound thread ------------
+  // A stackful task waits with t.wait_stackful(task_state::suspended_other,
+  // deadline); a coroutine with co_await task::awaiter(t, suspended_other,
+  // deadline). Whoever owns the wait queue calls resume_waiter() to make it
+  // runnable with `status` as the wait's result. A wait that returns an
+  // error (ECANCELED, ETIME) was not resumed by the owner: the waiter must
+  // take itself off the owner's queue.
+  void resume_waiter(task& t, result<void> status = success()) noexcept;
+
  private:
   friend class task;
   explicit executor(const executor_options& opts) noexcept;
