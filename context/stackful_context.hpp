@@ -44,24 +44,43 @@ class stackful_context : public context {
     state_ = context_state::ready;
   }
 
-  void resume() noexcept final {
-    if (state_ != context_state::ready && state_ != context_state::suspended) [[unlikely]]
-      return;
-    state_ = context_state::running;
-    static_cast<S*>(this)->switch_in();
-    fiber_.after_resume(token_);
+  // resume() and suspend() may be overridden by a switcher whose jump must sit
+  // in the function itself (setjmp); it then uses the helpers below.
+  void resume() noexcept override {
+    if constexpr (requires(S& s) { s.switch_in(); }) {  // else S overrides resume()
+      if (!begin_resume()) [[unlikely]]
+        return;
+      static_cast<S*>(this)->switch_in();
+      end_resume();
+    }
   }
 
-  result<void> suspend() noexcept final {
-    if (state_ != context_state::running) [[unlikely]]
+  result<void> suspend() noexcept override {
+    if (!begin_suspend()) [[unlikely]]
       return failure(errc::cannot_suspend);
-    state_ = context_state::suspended;
     static_cast<S*>(this)->switch_out();
-    fiber_.entered();
+    end_suspend();
     return success();
   }
 
  protected:
+  // begin_resume() checks resume()'s precondition and marks the context running.
+  [[gnu::always_inline]] bool begin_resume() noexcept {
+    if (state_ != context_state::ready && state_ != context_state::suspended) return false;
+    state_ = context_state::running;
+    return true;
+  }
+  // end_resume() runs on the resumer's stack once control is back.
+  [[gnu::always_inline]] void end_resume() noexcept { fiber_.after_resume(token_); }
+  // begin_suspend() checks suspend()'s precondition and marks it suspended.
+  [[gnu::always_inline]] bool begin_suspend() noexcept {
+    if (state_ != context_state::running) return false;
+    state_ = context_state::suspended;
+    return true;
+  }
+  // end_suspend() runs on the context's stack once it is resumed.
+  [[gnu::always_inline]] void end_suspend() noexcept { fiber_.entered(); }
+
   // annotate_in() is called by S::switch_in() right before its jump.
   [[gnu::always_inline]] void annotate_in() noexcept { token_ = fiber_.before_resume(stack_); }
   // annotate_out() is called by S::switch_out() right before its jump.

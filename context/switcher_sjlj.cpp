@@ -58,7 +58,14 @@ class sjlj_context final : public stackful_context<sjlj_context> {
     __builtin_unreachable();
   }
 
-  void switch_in() noexcept {
+ public:
+  // resume() and suspend() hold their _setjmp themselves: a jump lands in
+  // the function that called _setjmp, and one less return after each jump
+  // is one less mispredicted return (the return stack buffer is the other
+  // side's after a jump).
+  void resume() noexcept override {
+    if (!begin_resume()) [[unlikely]]
+      return;
     save_fp_control(resumer_fp_);
     if (_setjmp(resumer_jb_) == 0) {
       if (!launched_) [[unlikely]]
@@ -67,7 +74,25 @@ class sjlj_context final : public stackful_context<sjlj_context> {
       _longjmp(context_jb_, 1);
     }
     restore_fp_control(resumer_fp_);
+    end_resume();
   }
+
+  result<void> suspend() noexcept override {
+    if (!begin_suspend()) [[unlikely]]
+      return failure(errc::cannot_suspend);
+    save_fp_control(context_fp_);
+    if (_setjmp(context_jb_) == 0) {
+      suspended_sp_ = __builtin_frame_address(0);
+      annotate_out();
+      _longjmp(resumer_jb_, 1);
+    }
+    restore_fp_control(context_fp_);
+    end_suspend();
+    return success();
+  }
+
+ private:
+  // switch_out() is the final switch of body_loop() when a body finished.
   void switch_out() noexcept {
     save_fp_control(context_fp_);
     if (_setjmp(context_jb_) == 0) {

@@ -74,6 +74,41 @@ void BM_boost_fcontext(benchmark::State& state) {
   for (auto _ : state) t = bctx::jump_fcontext(t.fctx, nullptr);
 }
 BENCHMARK(BM_boost_fcontext);
+
+// boost_context: jump_fcontext behind the same interface prio's switchers
+// have (virtual resume(), suspend() returning result<void>), to separate the
+// cost of the switch from the cost of the interface.
+class boost_context final : public context {
+ public:
+  boost_context() : context(switcher_kind::asm_switch), stack_(new char[size]) {}
+  void start(entry_fn, void*) noexcept override {
+    fctx_ = bctx::make_fcontext(stack_.get() + size, size, &boost_context::loop);
+    fctx_ = bctx::jump_fcontext(fctx_, this).fctx;
+  }
+  void resume() noexcept override { fctx_ = bctx::jump_fcontext(fctx_, nullptr).fctx; }
+  prio::result<void> suspend() noexcept override {
+    resumer_ = bctx::jump_fcontext(resumer_, nullptr).fctx;
+    return prio::success();
+  }
+
+ private:
+  static constexpr std::size_t size = 256 * 1024;
+  static void loop(bctx::transfer_t t) {
+    auto* self = static_cast<boost_context*>(t.data);
+    self->resumer_ = t.fctx;
+    for (;;) (void)self->suspend();
+  }
+  std::unique_ptr<char[]> stack_;
+  bctx::fcontext_t fctx_ = nullptr;
+  bctx::fcontext_t resumer_ = nullptr;
+};
+
+void BM_boost_fcontext_same_interface(benchmark::State& state) {
+  std::unique_ptr<context> c = std::make_unique<boost_context>();
+  c->start(nullptr, nullptr);
+  for (auto _ : state) c->resume();
+}
+BENCHMARK(BM_boost_fcontext_same_interface);
 #endif
 
 struct bare_task {
@@ -117,10 +152,12 @@ class ratio_reporter : public benchmark::ConsoleReporter {
   }
   // print_ratios() prints each switcher against its baseline and target.
   void print_ratios() const {
-    std::printf("\n%-28s %10s %-26s %8s %8s\n", "switcher (round trip)", "ns", "baseline", "ratio",
+    std::printf("\n%-28s %10s %-34s %8s %8s\n", "switcher (round trip)", "ns", "baseline", "ratio",
                 "target");
     row("BM_prio_switch/asm", "BM_boost_fcontext", 1.0);
+    row("BM_prio_switch/asm", "BM_boost_fcontext_same_interface", 1.0);
     row("BM_prio_switch/sjlj", "BM_boost_fcontext", 3.0);
+    row("BM_prio_switch/sjlj", "BM_boost_fcontext_same_interface", 3.0);
     row("BM_prio_switch/ucontext", "BM_boost_fcontext", 0);
     row("BM_prio_switch/coroutine", "BM_bare_coroutine_resume", 2.0);
     row("BM_prio_switch/none", "BM_bare_coroutine_resume", 0);
@@ -136,7 +173,7 @@ class ratio_reporter : public benchmark::ConsoleReporter {
     const double ratio = a->second / b->second;
     char t[16] = "-";
     if (target > 0) std::snprintf(t, sizeof t, "<= %.1fx", target);
-    std::printf("%-28s %10.2f %-26s %7.2fx %8s%s\n", name.c_str() + 15, a->second, base.c_str() + 3,
+    std::printf("%-28s %10.2f %-34s %7.2fx %8s%s\n", name.c_str() + 15, a->second, base.c_str() + 3,
                 ratio, t, target > 0 && ratio > target ? "  MISSED" : "");
   }
   std::map<std::string, double> ns_;

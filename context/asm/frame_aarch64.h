@@ -27,10 +27,10 @@
 extern "C" {
 // prio_ctx_swap() saves the current frame, stores its address in *save_sp,
 // and continues the frame at load_sp.
-void prio_ctx_swap(void** save_sp, void* load_sp);
+void prio_ctx_swap(void** save_sp, void* load_sp) noexcept;
 // prio_ctx_trampoline() is where a fresh frame "returns" to: it calls
 // fn(arg) with fn in x20 and arg in x19; fn must never return.
-void prio_ctx_trampoline();
+void prio_ctx_trampoline() noexcept;
 }
 
 namespace prio::detail {

@@ -34,17 +34,21 @@ prio_ctx_swap:
     movq    %rsp, (%rdi)
 
     movq    %rsi, %rsp
+    /* Load the resume address first so the indirect jump's target is known
+     * early. Jump instead of ret: the return stack buffer holds this side's
+     * call, not the other side's, so a ret would always be mispredicted. */
+    movq    PRIO_FRAME_RIP(%rsp), %r8
+    ldmxcsr PRIO_FRAME_MXCSR(%rsp)
+    fldcw   PRIO_FRAME_X87CW(%rsp)
     movq    PRIO_FRAME_R12(%rsp), %r12
     movq    PRIO_FRAME_R13(%rsp), %r13
     movq    PRIO_FRAME_R14(%rsp), %r14
     movq    PRIO_FRAME_R15(%rsp), %r15
     movq    PRIO_FRAME_RBX(%rsp), %rbx
     movq    PRIO_FRAME_RBP(%rsp), %rbp
-    ldmxcsr PRIO_FRAME_MXCSR(%rsp)
-    fldcw   PRIO_FRAME_X87CW(%rsp)
-    leaq    PRIO_FRAME_RIP(%rsp), %rsp
-    .cfi_adjust_cfa_offset -PRIO_FRAME_RIP
-    ret
+    leaq    PRIO_FRAME_SIZE(%rsp), %rsp
+    .cfi_adjust_cfa_offset -PRIO_FRAME_SIZE
+    jmp     *%r8
     .cfi_endproc
     .size   prio_ctx_swap, .-prio_ctx_swap
 
