@@ -1,0 +1,229 @@
+// work_dispatcher.cpp: the dispatcher's queues, hand-off to sleepers, wait,
+// quit and close. The worker's loop is in work_dispatcher_worker.cpp.
+//
+// One spinlock guards the three priority FIFOs and the worker/sleeper lists;
+// it is held for a few pointer moves, never across a syscall. Counters that
+// waiters read (queued, submitted, executed) are atomics so the fast paths
+// of wait() and of idle workers take no lock.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+#include "prio/executors/work_dispatcher.hpp"
+
+namespace prio {
+
+namespace detail {
+bool task_fifo::reserve(std::size_t n) noexcept {
+  const std::size_t need = size() + n;
+  const std::size_t cap = slots_ ? mask_ + 1 : 0;
+  if (need <= cap) return true;
+  std::size_t new_cap = cap ? cap : 256;
+  while (new_cap < need) new_cap *= 2;
+  std::unique_ptr<task*[]> s(new (std::nothrow) task*[new_cap]);
+  if (!s) return false;
+  const std::size_t n_now = size();
+  for (std::size_t i = 0; i < n_now; ++i) s[i] = slots_[(head_ + i) & mask_];
+  slots_ = std::move(s);
+  mask_ = new_cap - 1;
+  head_ = 0;
+  tail_ = n_now;
+  return true;
+}
+}  // namespace detail
+
+result<std::unique_ptr<work_dispatcher>> work_dispatcher::create(const work_dispatcher_options& o) noexcept {
+  std::unique_ptr<work_dispatcher> wd(new (std::nothrow) work_dispatcher(o));
+  if (!wd) return failure(errno_error(ENOMEM));
+  for (auto& q : wd->queues_)
+    if (!q.reserve(1024)) return failure(errno_error(ENOMEM));
+  return wd;
+}
+
+work_dispatcher::~work_dispatcher() {
+  if (closed_) return;
+  if (close()) return;
+  lock_.lock();
+  const std::size_t workers = workers_.size(), queued = queued_.load();
+  std::fprintf(stderr,
+               "prio: work_dispatcher destroyed with %zu executor(s) registered and %zu task(s) "
+               "never dispatched; quit() and wait() before destroying it\n",
+               workers, queued);
+  if (workers != 0) std::abort();  // their threads still use this object
+  for (auto& q : queues_)
+    while (q.size() != 0) q.pop()->set_on_complete(nullptr, nullptr);
+  lock_.unlock();
+}
+
+result<void> work_dispatcher::submit(std::span<task* const> tasks, const channel& ch) noexcept {
+  if (ch.wd != this) return failure(errno_error(EINVAL));
+  for (task* t : tasks) {
+    if (!t) return failure(errno_error(EINVAL));
+    const task_state s = t->state();
+    if (s != task_state::idle && s != task_state::completed) return failure(errc::task_busy);
+  }
+  if (tasks.empty()) return success();
+  std::size_t need[priority_count] = {};
+  for (task* t : tasks) ++need[index(t->cpu_priority())];
+
+  // Hand-offs: (worker, task) pairs attached after the lock is released.
+  constexpr std::size_t max_handoffs = 16;
+  dispatch_worker* to_w[max_handoffs];
+  task* to_t[max_handoffs];
+  std::size_t handoffs = 0;
+
+  lock_.lock();
+  if (closed_) {
+    lock_.unlock();
+    return failure(errc::executor_closed);
+  }
+  for (int i = 0; i < priority_count; ++i) {
+    if (need[i] && !queues_[i].reserve(need[i])) {
+      lock_.unlock();
+      return failure(errno_error(ENOMEM));
+    }
+  }
+  for (task* t : tasks) {
+    t->set_on_complete(&work_dispatcher::task_completed, const_cast<channel*>(&ch));
+    queues_[index(t->cpu_priority())].push(t);
+  }
+  submitted_.fetch_add(tasks.size(), std::memory_order_seq_cst);
+  std::size_t queued = queued_.load(std::memory_order_relaxed) + tasks.size();
+  // One task per sleeper, highest priority first: a sleeper that is handed
+  // its work directly needs no second trip through the lock.
+  while (!sleepers_.empty() && queued != 0 && handoffs < max_handoffs) {
+    dispatch_worker* w = sleepers_.back();
+    sleepers_.pop_back();
+    w->mode_.store(dispatch_worker::mode::busy, std::memory_order_relaxed);
+    int lvl = 0;
+    while (queues_[lvl].size() == 0) ++lvl;
+    to_w[handoffs] = w;
+    to_t[handoffs] = queues_[lvl].pop();
+    w->outstanding_.fetch_add(1, std::memory_order_relaxed);
+    w->attaching_.fetch_add(1, std::memory_order_relaxed);
+    ++handoffs;
+    --queued;
+  }
+  queued_.store(queued, std::memory_order_seq_cst);
+  lock_.unlock();
+
+  for (std::size_t i = 0; i < handoffs; ++i) {
+    dispatch_worker& w = *to_w[i];
+    if (auto r = w.ex_->attach(*to_t[i]); !r) {
+      // Cannot happen for a task that passed the checks above unless the
+      // caller attached it elsewhere meanwhile; count it as done.
+      std::fprintf(stderr, "prio: work_dispatcher: hand-off failed: %s\n", r.error().message().c_str());
+      w.outstanding_.fetch_sub(1, std::memory_order_relaxed);
+      note_executed(1);
+    }
+    w.attaching_.fetch_sub(1, std::memory_order_release);
+  }
+  if (handoffs) handoffs_.fetch_add(handoffs, std::memory_order_relaxed);
+  return success();
+}
+
+std::size_t work_dispatcher::take(dispatch_worker& w, task** out, std::size_t max) noexcept {
+  lock_.lock();
+  int lvl = 0;
+  while (lvl < priority_count && queues_[lvl].size() == 0) ++lvl;
+  if (lvl == priority_count) {
+    lock_.unlock();
+    return 0;
+  }
+  // Take a share of one level only (never a lower level's task ahead of a
+  // higher one): one task when few wait, so idle workers get the rest.
+  auto& q = queues_[lvl];
+  const std::size_t share = q.size() / (2 * std::max<std::size_t>(workers_.size(), 1));
+  const std::size_t n = std::min(max, std::max<std::size_t>(share, 1));
+  for (std::size_t i = 0; i < n; ++i) out[i] = q.pop();
+  queued_.store(queued_.load(std::memory_order_relaxed) - n, std::memory_order_seq_cst);
+  w.outstanding_.fetch_add(n, std::memory_order_relaxed);
+  lock_.unlock();
+  if (waiters_.load(std::memory_order_seq_cst) != 0) notify_waiters();
+  return n;
+}
+
+void work_dispatcher::task_completed(task& t, void* ch_ptr) noexcept {
+  const channel& ch = *static_cast<const channel*>(ch_ptr);
+  t.set_on_complete(nullptr, nullptr);  // the task is free again
+  if (dispatch_worker* w = dispatch_worker::current()) {
+    w->outstanding_.fetch_sub(1, std::memory_order_relaxed);
+    ++w->local_executed_;  // published in batches by the worker
+  } else {
+    ch.wd->note_executed(1);
+  }
+  if (ch.on_complete) ch.on_complete(t, ch.arg);
+}
+
+void work_dispatcher::note_executed(std::size_t n) noexcept {
+  executed_.fetch_add(n, std::memory_order_seq_cst);
+  if (waiters_.load(std::memory_order_seq_cst) != 0) notify_waiters();
+}
+
+void work_dispatcher::notify_waiters() noexcept {
+  std::lock_guard<std::mutex> g(wait_mutex_);
+  wait_cv_.notify_all();
+}
+
+result<void> work_dispatcher::wait(std::size_t max_undispatched, std::size_t max_unexecuted,
+                                   std::chrono::nanoseconds timeout) noexcept {
+  if (dispatch_worker::current()) return failure(errno_error(EDEADLK));
+  const auto start = std::chrono::steady_clock::now();
+  const bool bounded = timeout != forever;
+  const auto deadline = bounded ? start + std::max(timeout, std::chrono::nanoseconds(0))
+                                : std::chrono::steady_clock::time_point::max();
+  auto done = [&] {
+    const std::uint64_t e = executed_.load(std::memory_order_seq_cst);  // before submitted_
+    const std::uint64_t s = submitted_.load(std::memory_order_seq_cst);
+    return queued_.load(std::memory_order_seq_cst) <= max_undispatched && s - e <= max_unexecuted;
+  };
+  if (done()) return success();
+  std::unique_lock<std::mutex> lk(wait_mutex_);
+  waiters_.fetch_add(1, std::memory_order_seq_cst);
+  bool ok = true;
+  while (!done()) {
+    if (!bounded) {
+      wait_cv_.wait(lk);
+    } else if (wait_cv_.wait_until(lk, deadline) == std::cv_status::timeout) {
+      ok = done();
+      break;
+    }
+  }
+  waiters_.fetch_sub(1, std::memory_order_relaxed);
+  if (!ok) return failure(errno_error(ETIME));
+  return success();
+}
+
+work_dispatcher_stats work_dispatcher::stats() const noexcept {
+  work_dispatcher_stats s;
+  s.executed = executed_.load();
+  s.submitted = submitted_.load();
+  s.undispatched = queued_.load();
+  s.unexecuted = s.submitted - s.executed;
+  s.handoffs = handoffs_.load();
+  lock_.lock();
+  s.executors = workers_.size();
+  s.sleeping = sleepers_.size();
+  s.quit = quit_asked_;
+  s.sleeps = sleeps_;
+  lock_.unlock();
+  return s;
+}
+
+std::size_t work_dispatcher::undispatched(priority p) const noexcept {
+  lock_.lock();
+  const std::size_t n = queues_[index(p)].size();
+  lock_.unlock();
+  return n;
+}
+
+result<void> work_dispatcher::close() noexcept {
+  lock_.lock();
+  const bool busy = !workers_.empty() || queued_.load() != 0;
+  if (!busy) closed_ = true;
+  lock_.unlock();
+  if (busy) return failure(errno_error(EBUSY));
+  return success();
+}
+
+}  // namespace prio

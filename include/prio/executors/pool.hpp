@@ -1,0 +1,162 @@
+// pool.hpp: the runtime object: a work dispatcher plus one executor thread
+// per core, configured from config/config.
+//
+//   auto opts = pool_options::load("config/config");   // + PRIO_<OPTION> env
+//   auto p = pool::create(*opts);
+//   (*p)->submit([] { work(); }, {.cpu = priority::high});
+//   (*p)->submit(my_task);                              // a task you own
+//   (*p)->wait();                                       // all executed
+//   (*p)->shutdown();                                   // or let ~pool do it
+//
+// A submitted callable runs in a task the pool keeps: tasks come from a free
+// list and return to it when they complete, so steady state allocates
+// nothing (a new task is created only when every pooled one is busy).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "prio/executors/executor.hpp"
+#include "prio/executors/task.hpp"
+#include "prio/executors/work_dispatcher.hpp"
+#include "prio/runtime/config.hpp"
+#include "prio/runtime/result.hpp"
+
+namespace prio {
+
+struct pool_options {
+  unsigned threads = 0;          // 0: one per CPU this process may run on
+  executor_options exec{};       // ring_entries, low_priority_io_cap
+  switcher_kind switcher = switcher_kind::asm_switch;  // of pooled tasks
+  std::size_t stack_size = 0;    // of pooled stackful tasks; 0: the default
+  bool cpu_pinning = false;      // thread i on the i-th allowed CPU
+  std::chrono::microseconds spin_before_sleep{50};
+  unsigned registered_buffers_small = 64;  // for the I/O layer's buffer pools
+  unsigned registered_buffers_large = 4;
+
+  // from_config() takes the pool's options out of c (default_schema() keys).
+  static pool_options from_config(const config& c);
+  // load() reads path (PRIO_<OPTION> overrides applied); errors name the
+  // file and line. A missing file is an error unless missing_ok.
+  static result<pool_options, config_error> load(const std::string& path = "config/config",
+                                                 bool missing_ok = false);
+};
+
+// call_options: how a submitted callable runs.
+struct call_options {
+  priority cpu = priority::normal;
+  priority io = priority::normal;
+  std::optional<switcher_kind> switcher;  // default: pool_options::switcher
+};
+
+class pool {
+ public:
+  // create() starts the executor threads; it returns once each has its
+  // executor (or the first error, after stopping the others).
+  static result<std::unique_ptr<pool>> create(const pool_options& o = {}) noexcept;
+  // ~pool() is shutdown(forever).
+  ~pool();
+  pool(const pool&) = delete;
+  pool& operator=(const pool&) = delete;
+
+  // submit() a task you own (see work_dispatcher::submit). Any thread.
+  result<void> submit(task& t) noexcept { return wd_->submit(t); }
+  result<void> submit(std::span<task* const> ts) noexcept { return wd_->submit(ts); }
+  // submit(f, o) runs f() or f(task&) (returning void or result<int64_t>) in
+  // a pooled task. f must fit task::inline_capacity bytes (compile-time
+  // check). Any thread. ENOMEM if a new task was needed and none could be made.
+  template <class F>
+  result<void> submit(F&& f, call_options o = {}) noexcept;
+
+  // wait() blocks until every submitted task has completed (or timeout:
+  // ETIME); wait(a, b, timeout) is work_dispatcher::wait. Not on a pool thread.
+  result<void> wait(std::chrono::nanoseconds timeout = forever) noexcept { return wd_->wait(0, 0, timeout); }
+  result<void> wait(std::size_t max_undispatched, std::size_t max_unexecuted,
+                    std::chrono::nanoseconds timeout = forever) noexcept {
+    return wd_->wait(max_undispatched, max_unexecuted, timeout);
+  }
+
+  // shutdown() waits for all work (ETIME at the deadline: nothing stopped),
+  // then stops and joins every thread. Idempotent. Not on a pool thread.
+  result<void> shutdown(std::chrono::nanoseconds timeout = forever) noexcept;
+
+  unsigned threads() const noexcept { return static_cast<unsigned>(threads_.size()); }
+  const pool_options& options() const noexcept { return opts_; }
+  work_dispatcher& dispatcher() noexcept { return *wd_; }
+  // final_stats() are each executor's stats as it stopped (after shutdown()).
+  const std::vector<executor_stats>& final_stats() const noexcept { return final_stats_; }
+  // pooled_tasks() is how many tasks the pool has created for callables.
+  std::size_t pooled_tasks() const noexcept;
+
+ private:
+  struct pooled {
+    mpsc_node free_node;
+    std::unique_ptr<task> t;
+  };
+  struct free_list {
+    mpsc_queue<pooled, &pooled::free_node> q;  // pushed by workers, popped under lock
+    detail::spinlock pop_lock;
+  };
+
+  explicit pool(const pool_options& o) noexcept;
+  void thread_main(unsigned i) noexcept;
+  result<pooled*> get_task(switcher_kind k) noexcept;
+  result<pooled*> new_task(switcher_kind k) noexcept;
+  result<void> submit_pooled(pooled& p, const call_options& o) noexcept;
+  static void recycle(task& t, void* self) noexcept;
+
+  pool_options opts_;
+  std::unique_ptr<work_dispatcher> wd_;
+  work_dispatcher::channel pooled_channel_;
+  free_list free_[switcher_kind_count];
+
+  std::vector<std::thread> threads_;
+  std::vector<executor_stats> final_stats_;
+  std::mutex start_mutex_;  // guards the fields below and pooled creation
+  std::condition_variable start_cv_;
+  unsigned started_ = 0;
+  std::error_code start_error_;
+  std::vector<std::unique_ptr<pooled>> all_;
+  bool stopped_ = false;
+};
+
+template <class F>
+result<void> pool::submit(F&& f, call_options o) noexcept {
+  using D = std::decay_t<F>;
+  const switcher_kind k = o.switcher.value_or(opts_.switcher);
+  auto got = get_task(k);
+  if (!got) return failure(got.error());
+  pooled& p = **got;
+  p.t->set_body([fn = D(std::forward<F>(f))](task& t) mutable -> result<std::int64_t> {
+    if constexpr (std::is_invocable_v<D&, task&>) {
+      using R = std::invoke_result_t<D&, task&>;
+      if constexpr (std::is_void_v<R>) {
+        fn(t);
+        return std::int64_t{0};
+      } else {
+        return fn(t);
+      }
+    } else {
+      using R = std::invoke_result_t<D&>;
+      if constexpr (std::is_void_v<R>) {
+        fn();
+        return std::int64_t{0};
+      } else {
+        return fn();
+      }
+    }
+  });
+  return submit_pooled(p, o);
+}
+
+}  // namespace prio

@@ -1,0 +1,240 @@
+// work_dispatcher.hpp: hands submitted tasks to executors on pool threads,
+// highest CPU priority first.
+//
+// Any thread submits tasks; each pool thread runs a dispatch_worker (an
+// executor plus the dispatcher's loop). A worker that runs out of local work
+// takes the highest-priority waiting task (FIFO within a level). An idle
+// worker spins for spin_before_sleep, then sleeps inside its executor (so its
+// own I/O and timers still wake it); a submission hands one task straight to
+// one sleeper (one submission, one wake-up: no thundering herd).
+//
+//   auto wd = *work_dispatcher::create({});
+//   // on each pool thread:
+//   auto w = *dispatch_worker::create(*wd, executor_options{});
+//   while (w->run()) {}            // errc::executor_closed once told to quit
+//   // anywhere:
+//   wd->submit(tasks);  wd->wait(0, 0);  wd->quit();  wd->close();
+//
+// While a task is submitted (until its on_complete has run) the dispatcher
+// owns the task's on_complete hook; work_dispatcher_options::on_complete is
+// called for every submitted task instead.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "prio/executors/executor.hpp"
+#include "prio/executors/task.hpp"
+#include "prio/runtime/result.hpp"
+
+namespace prio {
+
+class dispatch_worker;
+
+namespace detail {
+// spinlock: test-and-test-and-set with pause, yielding when the holder seems
+// preempted. Held only for a few pointer moves.
+class spinlock {
+ public:
+  void lock() noexcept {
+    for (unsigned spins = 0; locked_.exchange(true, std::memory_order_acquire);) {
+      while (locked_.load(std::memory_order_relaxed)) {
+        if (++spins < 64) {
+#if defined(__x86_64__)
+          __builtin_ia32_pause();
+#elif defined(__aarch64__)
+          asm volatile("yield");
+#endif
+        } else {
+          std::this_thread::yield();
+        }
+      }
+    }
+  }
+  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> locked_{false};
+};
+
+// task_fifo: a growable ring of task pointers (grows by doubling; steady state
+// allocates nothing). Guarded by the dispatcher's lock.
+class task_fifo {
+ public:
+  std::size_t size() const noexcept { return tail_ - head_; }
+  // reserve() makes room for n more pushes; false: out of memory.
+  bool reserve(std::size_t n) noexcept;
+  void push(task* t) noexcept { slots_[tail_++ & mask_] = t; }  // after reserve()
+  task* pop() noexcept { return slots_[head_++ & mask_]; }
+
+ private:
+  std::unique_ptr<task*[]> slots_;
+  std::size_t mask_ = 0, head_ = 0, tail_ = 0;
+};
+}  // namespace detail
+
+struct work_dispatcher_options {
+  // How long an idle worker polls for work before sleeping in the kernel.
+  std::chrono::microseconds spin_before_sleep{50};
+  // on_complete(t, arg) runs on the worker's thread after each submitted task
+  // completes; it may submit t again.
+  void (*on_complete)(task& t, void* arg) = nullptr;
+  void* on_complete_arg = nullptr;
+};
+
+struct work_dispatcher_stats {
+  std::size_t undispatched = 0;  // submitted, not yet taken by an executor
+  std::size_t unexecuted = 0;    // submitted, not yet completed (includes the above)
+  std::size_t executors = 0;     // registered workers
+  std::size_t sleeping = 0;      // of which asleep
+  std::uint64_t submitted = 0, executed = 0, handoffs = 0, quit = 0;
+  std::uint64_t sleeps = 0;      // times a worker went to sleep
+};
+
+class work_dispatcher {
+ public:
+  static result<std::unique_ptr<work_dispatcher>> create(const work_dispatcher_options& o = {}) noexcept;
+  // ~work_dispatcher(): see close(). If close() would fail, the reason is
+  // reported on stderr; with workers still registered it aborts (they would
+  // use freed memory). Queued tasks are dropped (their hook is cleared).
+  ~work_dispatcher();
+  work_dispatcher(const work_dispatcher&) = delete;
+  work_dispatcher& operator=(const work_dispatcher&) = delete;
+
+  // channel: a completion hook for a group of submissions (e.g. a pool's own
+  // pooled tasks), used instead of the options' hook. It must outlive the
+  // tasks submitted through it; wd must be this dispatcher.
+  struct channel {
+    work_dispatcher* wd = nullptr;
+    void (*on_complete)(task& t, void* arg) = nullptr;
+    void* arg = nullptr;
+  };
+
+  // submit() queues tasks by CPU priority. Any thread. All or nothing:
+  // errc::task_busy if one is attached already, EINVAL for a null pointer or
+  // another dispatcher's channel, errc::executor_closed after close(),
+  // ENOMEM. Submitting a task that is still queued is a programming error.
+  result<void> submit(std::span<task* const> tasks) noexcept { return submit(tasks, default_channel_); }
+  result<void> submit(std::span<task* const> tasks, const channel& ch) noexcept;
+  result<void> submit(task& t, const channel* ch = nullptr) noexcept {
+    task* p = &t;
+    return submit(std::span<task* const>(&p, 1), ch ? *ch : default_channel_);
+  }
+
+  // wait() blocks until at most max_undispatched tasks wait to be taken and
+  // at most max_unexecuted have not completed, or until timeout has passed
+  // since the call (an absolute deadline: spurious wake-ups do not extend
+  // it): ETIME. Any thread except a pool thread (it would wait on itself).
+  result<void> wait(std::size_t max_undispatched, std::size_t max_unexecuted,
+                    std::chrono::nanoseconds timeout = forever) noexcept;
+
+  // quit() asks up to n workers to stop (sleeping ones first, then spinning,
+  // then busy): each finishes the tasks it holds, takes no more and makes its
+  // run() return errc::executor_closed. Returns how many were asked and
+  // stopped by the deadline; ETIME if some had not stopped by then (they
+  // still stop). Any thread except a pool thread.
+  result<std::size_t> quit(std::size_t n = SIZE_MAX, std::chrono::nanoseconds timeout = forever) noexcept;
+
+  // close() stops accepting work. EBUSY (nothing changes) while workers are
+  // registered or tasks are queued: quit and wait first. Any thread.
+  result<void> close() noexcept;
+
+  work_dispatcher_stats stats() const noexcept;
+  // undispatched(p) is how many tasks of CPU priority p wait to be taken.
+  std::size_t undispatched(priority p) const noexcept;
+  std::chrono::microseconds spin_before_sleep() const noexcept { return opts_.spin_before_sleep; }
+
+ private:
+  friend class dispatch_worker;
+  explicit work_dispatcher(const work_dispatcher_options& o) noexcept
+      : opts_(o), default_channel_{this, o.on_complete, o.on_complete_arg} {}
+  static void task_completed(task& t, void* ch) noexcept;
+
+  // For workers (their own thread).
+  void add_worker(dispatch_worker& w) noexcept;
+  void remove_worker(dispatch_worker& w) noexcept;
+  std::size_t take(dispatch_worker& w, task** out, std::size_t max) noexcept;
+  bool start_sleep(dispatch_worker& w) noexcept;  // false: work or quit is waiting
+  void end_sleep(dispatch_worker& w) noexcept;
+  void note_executed(std::size_t n) noexcept;
+  void notify_waiters() noexcept;
+  void nudge(dispatch_worker& w) noexcept;
+
+  work_dispatcher_options opts_;
+  channel default_channel_;
+
+  // Hot, under lock_.
+  alignas(64) mutable detail::spinlock lock_;
+  detail::task_fifo queues_[priority_count];
+  std::vector<dispatch_worker*> workers_;   // registered
+  std::vector<dispatch_worker*> sleepers_;  // asleep, last in first out
+  std::uint64_t sleeps_ = 0;
+  bool closed_ = false;
+
+  alignas(64) std::atomic<std::size_t> queued_{0};
+  std::atomic<std::uint64_t> submitted_{0};
+  alignas(64) std::atomic<std::uint64_t> executed_{0};
+  std::atomic<std::uint64_t> handoffs_{0};
+
+  // Cold: blocking waits of wait() and quit().
+  alignas(64) std::atomic<int> waiters_{0};
+  std::mutex wait_mutex_;
+  std::condition_variable wait_cv_;
+  std::uint64_t quit_asked_ = 0;  // under lock_
+  std::uint64_t quit_done_ = 0;   // under wait_mutex_
+};
+
+// dispatch_worker: one pool thread's executor plus the dispatcher's loop.
+// Everything here happens on the thread that created it.
+class dispatch_worker {
+ public:
+  // create() makes an executor with opts, binds it to this thread and
+  // registers with wd.
+  static result<std::unique_ptr<dispatch_worker>> create(work_dispatcher& wd,
+                                                         const executor_options& opts = {}) noexcept;
+  // ~dispatch_worker() deregisters, then destroys the executor. Its thread.
+  ~dispatch_worker();
+  dispatch_worker(const dispatch_worker&) = delete;
+  dispatch_worker& operator=(const dispatch_worker&) = delete;
+
+  // run() runs local work, takes dispatched work when the local queue is
+  // empty, and spins then sleeps while there is none. Returns the number of
+  // items done once it has done some and runs dry (call it again);
+  // errc::executor_closed once told to quit and its tasks have completed.
+  result<std::size_t> run() noexcept;
+
+  executor& exec() noexcept { return *ex_; }
+  const executor& exec() const noexcept { return *ex_; }
+  // current() is the worker running on this thread, if any.
+  static dispatch_worker* current() noexcept;
+
+ private:
+  friend class work_dispatcher;
+  enum class mode : std::uint8_t { busy, spinning, sleeping };
+  dispatch_worker(work_dispatcher& wd, std::unique_ptr<executor> ex) noexcept;
+  result<std::size_t> run_local(std::size_t max) noexcept;
+  bool take_some() noexcept;
+  bool may_stop() const noexcept;
+  void flush_executed() noexcept;
+
+  work_dispatcher& wd_;
+  std::unique_ptr<executor> ex_;
+  std::unique_ptr<task> nudge_;  // attached from outside to end a sleep (quit)
+  std::size_t local_executed_ = 0;
+  // Set under wd_.lock_; read by this thread.
+  alignas(64) std::atomic<mode> mode_{mode::busy};
+  std::atomic<bool> quit_requested_{false};
+  std::atomic<bool> nudged_{false};          // nudge_ is attached
+  std::atomic<std::size_t> outstanding_{0};  // dispatched here, not completed
+  std::atomic<int> attaching_{0};            // other threads inside ex_->attach()
+};
+
+}  // namespace prio

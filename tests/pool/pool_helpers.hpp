@@ -1,0 +1,103 @@
+// pool_helpers.hpp: shared helpers for the pool and dispatcher tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "prio/executors/pool.hpp"
+#include "prio/executors/work_dispatcher.hpp"
+
+namespace prio::test {
+
+using namespace std::chrono_literals;
+
+// The pool sizes every pool test runs with.
+inline const std::vector<unsigned> thread_counts = {1, 2, 4, 8};
+
+inline std::string threads_name(const ::testing::TestParamInfo<unsigned>& i) {
+  return std::to_string(i.param) + "threads";
+}
+
+inline std::unique_ptr<pool> make_pool(unsigned threads, unsigned ring_entries = 64,
+                                       std::chrono::microseconds spin = 20us) {
+  pool_options o;
+  o.threads = threads;
+  o.exec.ring_entries = ring_entries;
+  o.stack_size = 64 * 1024;
+  o.spin_before_sleep = spin;
+  auto r = pool::create(o);
+  if (!r) {
+    ADD_FAILURE() << "pool::create: " << r.error().message();
+    return nullptr;
+  }
+  return std::move(*r);
+}
+
+inline std::unique_ptr<task> make_task(priority cpu = priority::normal,
+                                       switcher_kind k = switcher_kind::none) {
+  task_options o;
+  o.switcher = k;
+  o.cpu = cpu;
+  o.stack_size = 64 * 1024;
+  auto r = task::create(o);
+  if (!r) {
+    ADD_FAILURE() << "task::create: " << r.error().message();
+    return nullptr;
+  }
+  return std::move(*r);
+}
+
+// eventually() polls cond (yielding) for up to 20 s: a bug shows as a failed
+// assertion, never a hang. It synchronises on state, not on time.
+template <class Cond>
+bool eventually(Cond cond) {
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+// worker_threads: n threads each running a dispatch_worker on wd until it
+// is told to quit; for tests that drive the dispatcher directly.
+class worker_threads {
+ public:
+  worker_threads(work_dispatcher& wd, unsigned n, executor_options eo = {0, 0, 0, 0}) {
+    for (unsigned i = 0; i < n; ++i) {
+      threads_.emplace_back([&wd, eo, this] {
+        auto w = dispatch_worker::create(wd, eo);
+        if (!w) {
+          ADD_FAILURE() << "dispatch_worker::create: " << w.error().message();
+          ++started_;
+          return;
+        }
+        ++started_;
+        for (;;) {
+          auto r = (*w)->run();
+          if (r) continue;
+          if (r.error() != errc::executor_closed) ADD_FAILURE() << "run: " << r.error().message();
+          break;
+        }
+      });
+    }
+    eventually([&] { return started_.load() == n; });
+  }
+  ~worker_threads() { join(); }
+  void join() {
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+
+ private:
+  std::atomic<unsigned> started_{0};
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace prio::test
