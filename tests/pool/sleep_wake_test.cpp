@@ -1,0 +1,76 @@
+// Description: a pool whose executors are all asleep wakes for one task: the
+// task is handed to exactly one sleeper (no thundering herd) and runs; with
+// I/O-capable executors and compute-only ones alike.
+#include "pool_helpers.hpp"
+
+namespace prio::test {
+namespace {
+
+struct SleepWakeCase {
+  unsigned threads;
+  unsigned ring_entries;
+};
+
+class SleepWake : public ::testing::TestWithParam<SleepWakeCase> {};
+
+TEST_P(SleepWake, OneTaskWakesOneSleeper) {
+  const auto [n, ring] = GetParam();
+  auto p = make_pool(n, ring, 0us);  // no spinning: idle means asleep
+  ASSERT_TRUE(p);
+  work_dispatcher& wd = p->dispatcher();
+  ASSERT_TRUE(eventually([&] { return wd.stats().sleeping == n; }));
+  for (int round = 0; round < 3; ++round) {
+    const auto before = wd.stats();
+    std::atomic<bool> ran{false};
+    ASSERT_TRUE(p->submit([&ran] { ran.store(true); }, {.cpu = priority::high}));
+    ASSERT_TRUE(p->wait(30s));
+    EXPECT_TRUE(ran.load());
+    ASSERT_TRUE(eventually([&] { return wd.stats().sleeping == n; }));
+    const auto after = wd.stats();
+    EXPECT_EQ(after.handoffs, before.handoffs + 1);
+    // Only the woken executor went back to sleep: the others never woke.
+    EXPECT_EQ(after.sleeps, before.sleeps + 1);
+  }
+}
+
+TEST_P(SleepWake, BatchWakesOneSleeperPerTask) {
+  const auto [n, ring] = GetParam();
+  auto p = make_pool(n, ring, 0us);
+  ASSERT_TRUE(p);
+  work_dispatcher& wd = p->dispatcher();
+  ASSERT_TRUE(eventually([&] { return wd.stats().sleeping == n; }));
+  const auto before = wd.stats();
+  std::vector<std::unique_ptr<task>> ts;
+  std::vector<task*> batch;
+  std::atomic<int> ran{0};
+  for (unsigned i = 0; i < 2 * n; ++i) {
+    ts.push_back(make_task());
+    ts.back()->set_body([&ran](task&) -> result<std::int64_t> {
+      ran.fetch_add(1);
+      return std::int64_t{0};
+    });
+    batch.push_back(ts.back().get());
+  }
+  ASSERT_TRUE(wd.submit(batch));
+  ASSERT_TRUE(p->wait(30s));
+  EXPECT_EQ(ran.load(), static_cast<int>(2 * n));
+  EXPECT_EQ(wd.stats().handoffs, before.handoffs + n);  // each sleeper got one directly
+}
+
+std::vector<SleepWakeCase> cases() {
+  std::vector<SleepWakeCase> v;
+  for (unsigned n : thread_counts) {
+    v.push_back({n, 64});
+    v.push_back({n, 0});
+  }
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(Pool, SleepWake, ::testing::ValuesIn(cases()),
+                         [](const ::testing::TestParamInfo<SleepWakeCase>& i) {
+                           return std::to_string(i.param.threads) + "threads" +
+                                  (i.param.ring_entries ? "Ring" : "ComputeOnly");
+                         });
+
+}  // namespace
+}  // namespace prio::test
