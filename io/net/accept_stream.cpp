@@ -2,7 +2,6 @@
 #include "prio/io/accept_stream.hpp"
 
 #include <liburing.h>
-#include <unistd.h>
 
 #include <cstdio>
 
@@ -32,7 +31,7 @@ constexpr int max_rounds = 1 << 20;  // bounds next(); each round waits or chang
 }  // namespace
 
 accept_stream::accept_stream(const socket& l, unsigned capacity)
-    : listener_(l), queue_(new int[capacity < 2 ? 2 : capacity]), capacity_(capacity < 2 ? 2 : capacity) {
+    : listener_(l), queue_(2 * static_cast<std::size_t>(capacity ? capacity : 1)), capacity_(capacity ? capacity : 1) {
   st_.on_cqe = &accept_stream::on_cqe;
   st_.user = this;
 }
@@ -53,25 +52,21 @@ accept_stream::~accept_stream() {
 
 void accept_stream::push(std::int32_t res) noexcept {
   ++accepted_;
-  if (count_ < capacity_) {
-    queue_[(head_ + count_) % capacity_] = res;
-    ++count_;
-    return;
+  if (count_ == queue_.size()) {
+    // A burst past the back-pressure mark: keep every connection (slow path).
+    std::vector<int> bigger(queue_.size() * 2);
+    for (unsigned i = 0; i < count_; ++i) bigger[i] = queue_[(head_ + i) % queue_.size()];
+    queue_.swap(bigger);
+    head_ = 0;
+    ++overflows_;
   }
-  // Over capacity despite back-pressure: drop the connection synchronously.
-  ++dropped_;
-  if (direct_) {
-    int none = -1;
-    if (executor* ex = st_.owner ? st_.owner->current_executor() : nullptr)
-      (void)io_uring_register_files_update(ex->ring(), static_cast<unsigned>(res), &none, 1);
-  } else {
-    ::close(res);
-  }
+  queue_[(head_ + count_) % queue_.size()] = res;
+  ++count_;
 }
 
 socket accept_stream::pop() noexcept {
   const int v = queue_[head_];
-  head_ = (head_ + 1) % capacity_;
+  head_ = static_cast<unsigned>((head_ + 1) % queue_.size());
   --count_;
   return as_socket(v);
 }
@@ -82,7 +77,7 @@ bool accept_stream::on_cqe(io_status& st, std::int32_t res, std::uint32_t flags)
   if (!self) return more;
   if (res >= 0) self->push(res);
   executor* ex = st.owner->current_executor();
-  if (more && self->count_ >= self->capacity_ / 2 && !st.cancel_requested) {
+  if (more && self->count_ >= self->capacity_ && !st.cancel_requested) {
     self->paused_ = true;  // back-pressure: the backlog holds the rest
     ex->cancel_io(st);
   }

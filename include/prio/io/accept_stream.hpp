@@ -5,11 +5,13 @@
 // has one). The stream's io_status::on_cqe queues each new socket and wakes
 // the task waiting in next(); no SQE is spent per connection.
 //
-// Back-pressure: when `capacity / 2` sockets are queued the accept is
-// cancelled; connections then wait in the listen backlog and the accept is
-// re-armed once next() has drained the queue. The kernel may still post a
-// few CQEs before the cancel lands; beyond `capacity` they are closed and
-// counted in dropped().
+// Back-pressure: when `capacity` sockets are queued the accept is
+// cancelled; later connections wait in the listen backlog and the accept is
+// re-armed once next() has drained the queue. The kernel may already have
+// posted more CQEs than that (a burst is reaped in one batch before the
+// cancel is even submitted): those are real connections, so the queue grows
+// for them (the only allocation, and only past `capacity`); overflows()
+// counts the growths.
 //
 // Threading: the executor's bound thread, inside the task that calls next()
 // (it owns the accept while it is in flight). stop() (or async_stop()) must
@@ -18,7 +20,7 @@
 
 #include <chrono>
 #include <cstdint>
-#include <memory>
+#include <vector>
 
 #include "prio/context/coro.hpp"
 #include "prio/executors/io_op.hpp"
@@ -30,6 +32,7 @@ class accept_stream {
  public:
   // accept_stream() prepares a stream on listener `l`; nothing is submitted
   // until the first next(). Allocates the queue (setup, not hot path).
+  // Any thread; then only the bound thread.
   explicit accept_stream(const socket& l, unsigned capacity = 256);
   ~accept_stream();
   accept_stream(const accept_stream&) = delete;
@@ -50,7 +53,7 @@ class accept_stream {
   unsigned queued() const noexcept { return count_; }
   std::uint64_t accepted() const noexcept { return accepted_; }  // CQEs with a socket
   std::uint64_t arms() const noexcept { return arms_; }          // SQEs submitted
-  std::uint64_t dropped() const noexcept { return dropped_; }
+  std::uint64_t overflows() const noexcept { return overflows_; }
 
  private:
   static bool on_cqe(io_status& st, std::int32_t res, std::uint32_t flags) noexcept;
@@ -63,13 +66,13 @@ class accept_stream {
 
   io_status st_;
   socket listener_;
-  std::unique_ptr<int[]> queue_;
+  std::vector<int> queue_;  // ring of accepted fds/slots; size() is its room
   unsigned capacity_, head_ = 0, count_ = 0;
   bool direct_ = false;
   bool paused_ = false;   // cancelled by back-pressure, not by anyone else
   task* waiter_ = nullptr;
   std::int32_t error_ = 0;  // the accept's terminal error, returned once
-  std::uint64_t accepted_ = 0, arms_ = 0, dropped_ = 0;
+  std::uint64_t accepted_ = 0, arms_ = 0, overflows_ = 0;
 };
 
 }  // namespace prio::net

@@ -122,7 +122,8 @@ co<result<std::size_t>> async_sendmsg(task& t, const socket& s, const msghdr* ms
                                       nanoseconds timeout = forever);
 // send_zc() is a zero-copy send (IORING_OP_SEND_ZC): it returns once the
 // kernel no longer needs `buf` (both CQEs: the result and the notification).
-// EOPNOTSUPP where the kernel lacks the opcode.
+// EOPNOTSUPP where the kernel lacks the opcode or the socket has no
+// zero-copy path (Unix-domain sockets).
 result<std::size_t> send_zc(task& t, const socket& s, std::span<const std::byte> buf, int flags = 0,
                             nanoseconds timeout = forever) noexcept;
 co<result<std::size_t>> async_send_zc(task& t, const socket& s, std::span<const std::byte> buf,
