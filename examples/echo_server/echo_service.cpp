@@ -1,0 +1,135 @@
+// echo_service.cpp: acceptor, connection tasks and the serve loop of the
+// prio echo server.
+#include "examples/echo_server/echo_service.hpp"
+
+#include <cstdio>
+#include <vector>
+
+#include "prio/io/accept_stream.hpp"
+#include "prio/io/socket.hpp"
+
+namespace prio::examples {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// One connection: a reusable task, its socket and its buffer.
+struct connection {
+  std::unique_ptr<task> t;
+  net::socket s;
+  std::vector<std::byte> buf;
+  connection* next_free = nullptr;
+};
+
+// serve_one() echoes until the peer closes, an error, or a cancel.
+result<std::int64_t> serve_one(task& t, connection& c) {
+  for (;;) {
+    auto n = net::recv(t, c.s, c.buf);
+    if (!n || *n == 0) break;
+    if (!net::send_all(t, c.s, std::span<const std::byte>(c.buf.data(), *n))) break;
+  }
+  (void)net::close(t, c.s);
+  return std::int64_t{0};
+}
+
+co<result<std::int64_t>> serve_one_co(task& t, connection& c) {
+  for (;;) {
+    auto n = co_await net::async_recv(t, c.s, c.buf);
+    if (!n || *n == 0) break;
+    if (!co_await net::async_send_all(t, c.s, std::span<const std::byte>(c.buf.data(), *n))) break;
+  }
+  (void)co_await net::async_close(t, c.s);
+  co_return std::int64_t{0};
+}
+
+}  // namespace
+
+result<void> echo_service::run(const std::function<void(std::uint16_t)>& on_ready) {
+  executor_options eo;
+  eo.ring_entries = 1024;
+  eo.fixed_files = opts_.max_connections + 64;
+  auto exr = executor::create(eo);
+  if (!exr) return failure(exr.error());
+  executor& ex = **exr;
+
+  // Connection tasks, made up front (the expensive step) and reused.
+  std::vector<connection> conns(opts_.max_connections);
+  connection* free_list = nullptr;
+  for (auto& c : conns) {
+    auto t = task::create({.switcher = opts_.switcher, .stack_size = 32 * 1024});
+    if (!t) return failure(t.error());
+    c.t = std::move(*t);
+    c.buf.resize(opts_.buffer_size);
+    if (opts_.switcher == switcher_kind::coroutine)
+      c.t->set_body([&c](task& t) { return serve_one_co(t, c); });
+    else
+      c.t->set_body([&c](task& t) { return serve_one(t, c); });
+    c.t->set_on_complete(
+        [](task& t, void* arg) {
+          auto** head = static_cast<connection**>(arg);
+          auto* c = static_cast<connection*>(t.user_ptr());
+          c->next_free = *head;
+          *head = c;
+        },
+        &free_list);
+    c.t->set_user_ptr(&c);
+    c.next_free = free_list;
+    free_list = &c;
+  }
+
+  result<void> outcome = success();
+  auto acceptor = task::create({.switcher = switcher_kind::asm_switch, .stack_size = 64 * 1024});
+  if (!acceptor) return failure(acceptor.error());
+  (*acceptor)->set_body([&](task& t) -> result<std::int64_t> {
+    auto a = net::address::ipv4("127.0.0.1", opts_.port);
+    auto l = net::listen_on(t, *a, 4096);
+    if (!l) {
+      outcome = failure(l.error());
+      return failure(l.error());
+    }
+    net::socket ls = *l;
+    on_ready(net::local_address(t, ls)->port());
+    net::accept_stream stream(ls, 256);
+    while (!stop_.load(std::memory_order_acquire)) {
+      auto s = stream.next(t, 100ms);  // wakes now and then to look at stop_
+      if (!s) {
+        if (s.error() == std::errc::stream_timeout) continue;
+        outcome = failure(s.error());
+        break;
+      }
+      accepted_.fetch_add(1, std::memory_order_relaxed);
+      connection* c = free_list;
+      if (!c) {  // at capacity: refuse
+        net::socket x = *s;
+        (void)net::close(t, x);
+        continue;
+      }
+      free_list = c->next_free;
+      c->s = *s;
+      (void)t.current_executor()->attach(*c->t);
+    }
+    (void)stream.stop(t);
+    (void)net::close(t, ls);
+    return std::int64_t{0};
+  });
+  if (auto r = ex.attach(**acceptor); !r) return r;
+  // Serve until stop(); the acceptor notices within 100 ms.
+  for (int i = 0; (*acceptor)->state() != task_state::completed && i < 100000000; ++i) (void)ex.run(SIZE_MAX, 100ms);
+  // Connections still open are cancelled (their sockets close with the ring).
+  for (auto& c : conns)
+    if (c.t->state() != task_state::idle && c.t->state() != task_state::completed) (void)c.t->cancel();
+  for (int i = 0; i < 1000; ++i) {
+    bool busy = false;
+    for (auto& c : conns) busy |= c.t->state() != task_state::idle && c.t->state() != task_state::completed;
+    if (!busy) break;
+    (void)ex.run(SIZE_MAX, 10ms);
+  }
+  return outcome;
+}
+
+void echo_service::stop() noexcept {
+  stop_.store(true, std::memory_order_release);
+}
+
+}  // namespace prio::examples
