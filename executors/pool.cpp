@@ -95,9 +95,11 @@ void pool::thread_main(unsigned i) noexcept {
 result<void> pool::shutdown(std::chrono::nanoseconds timeout) noexcept {
   if (stopped_) return success();
   if (dispatch_worker::current()) return failure(errno_error(EDEADLK));
-  const auto deadline = std::chrono::steady_clock::now() + std::max(timeout, std::chrono::nanoseconds(0));
+  // One absolute deadline for the wait and the quit together.
+  const auto deadline = detail::deadline_after(timeout);
+  const bool bounded = deadline != std::chrono::steady_clock::time_point::max();
   auto left = [&] {
-    if (timeout == forever) return forever;
+    if (!bounded) return forever;
     return std::max(std::chrono::nanoseconds(0), deadline - std::chrono::steady_clock::now());
   };
   if (!start_error_) PRIO_TRY(wd_->wait(0, 0, left()));

@@ -168,10 +168,8 @@ void work_dispatcher::notify_waiters() noexcept {
 result<void> work_dispatcher::wait(std::size_t max_undispatched, std::size_t max_unexecuted,
                                    std::chrono::nanoseconds timeout) noexcept {
   if (dispatch_worker::current()) return failure(errno_error(EDEADLK));
-  const auto start = std::chrono::steady_clock::now();
-  const bool bounded = timeout != forever;
-  const auto deadline = bounded ? start + std::max(timeout, std::chrono::nanoseconds(0))
-                                : std::chrono::steady_clock::time_point::max();
+  const auto deadline = detail::deadline_after(timeout);  // absolute: retries do not extend it
+  const bool bounded = deadline != std::chrono::steady_clock::time_point::max();
   auto done = [&] {
     const std::uint64_t e = executed_.load(std::memory_order_seq_cst);  // before submitted_
     const std::uint64_t s = submitted_.load(std::memory_order_seq_cst);

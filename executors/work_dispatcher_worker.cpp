@@ -208,7 +208,7 @@ void work_dispatcher::nudge(dispatch_worker& w) noexcept {
 
 result<std::size_t> work_dispatcher::quit(std::size_t n, std::chrono::nanoseconds timeout) noexcept {
   if (dispatch_worker::current()) return failure(errno_error(EDEADLK));
-  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = detail::deadline_after(timeout);
   std::vector<dispatch_worker*> wake;
   std::uint64_t target;
   std::size_t asked = 0;
@@ -247,9 +247,9 @@ result<std::size_t> work_dispatcher::quit(std::size_t n, std::chrono::nanosecond
   }
   std::unique_lock<std::mutex> lk(wait_mutex_);
   auto stopped = [&] { return quit_done_ >= target; };
-  if (timeout == forever) {
+  if (deadline == std::chrono::steady_clock::time_point::max()) {
     wait_cv_.wait(lk, stopped);
-  } else if (!wait_cv_.wait_until(lk, start + std::max(timeout, std::chrono::nanoseconds(0)), stopped)) {
+  } else if (!wait_cv_.wait_until(lk, deadline, stopped)) {
     return failure(errno_error(ETIME));
   }
   return asked;

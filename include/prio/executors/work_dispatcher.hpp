@@ -20,6 +20,7 @@
 // called for every submitted task instead.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -64,6 +65,14 @@ class spinlock {
  private:
   std::atomic<bool> locked_{false};
 };
+
+// deadline_after() is now + timeout on the steady clock, saturating:
+// forever (or anything beyond a century) is time_point::max().
+inline std::chrono::steady_clock::time_point deadline_after(std::chrono::nanoseconds timeout) noexcept {
+  using namespace std::chrono;
+  if (timeout >= duration_cast<nanoseconds>(hours(24 * 365 * 100))) return steady_clock::time_point::max();
+  return steady_clock::now() + std::max(timeout, nanoseconds(0));
+}
 
 // task_fifo: a growable ring of task pointers (grows by doubling; steady state
 // allocates nothing). Guarded by the dispatcher's lock.
