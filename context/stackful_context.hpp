@@ -14,11 +14,23 @@
 // next start() + resume() continues the loop, so a stack is made only once.
 #pragma once
 
+#include <cstdint>
 #include <exception>
 
 #include "context/fiber_annotations.hpp"
 #include "prio/context/context.hpp"
 #include "prio/context/stack_pool.hpp"
+
+// PRIO_DEBUG_LAYOUT(T, saved) declares, inside switcher class T, the offsets
+// a debugger reads (gdb/, issue 7): debug_saved() (where T keeps its saved
+// registers) and debug_state() (context::state_). Contexts are not
+// standard-layout (virtual); GCC and Clang support offsetof without virtual
+// bases, hence the silenced warning.
+#define PRIO_DEBUG_LAYOUT(T, saved)                                                  \
+  _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Winvalid-offsetof\"") \
+  static constexpr std::uint32_t debug_saved() { return __builtin_offsetof(T, saved); } \
+  static constexpr std::uint32_t debug_state() { return __builtin_offsetof(T, state_); } \
+  _Pragma("GCC diagnostic pop")
 
 namespace prio::detail {
 

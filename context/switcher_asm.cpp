@@ -36,9 +36,17 @@ class asm_context final : public stackful_context<asm_context> {
 
   void* context_sp_;
   void* resumer_sp_ = nullptr;
+
+ public:
+  // {saved sp offset, context_state offset} for debuggers.
+  PRIO_DEBUG_LAYOUT(asm_context, context_sp_)
 };
 
 }  // namespace
+
+// Debugger support (issue 7): where a suspended asm context keeps its frame.
+extern "C" const std::uint32_t prio_debug_ctx_asm[2] = {asm_context::debug_saved(), asm_context::debug_state()};
+extern "C" const std::uint32_t prio_debug_asm_frame_size = PRIO_FRAME_SIZE;
 
 std::unique_ptr<context> make_asm_context(stack_pool& pool, stack_region s) {
   return std::make_unique<asm_context>(pool, s);

@@ -109,9 +109,16 @@ class sjlj_context final : public stackful_context<sjlj_context> {
   fp_control resumer_fp_;
   void* suspended_sp_ = nullptr;
   bool launched_ = false;
+
+ public:
+  // {jmp_buf offset, context_state offset} for debuggers (jmp_buf is mangled).
+  PRIO_DEBUG_LAYOUT(sjlj_context, context_jb_)
 };
 
 }  // namespace
+
+// Debugger support (issue 7): where a suspended sjlj context keeps its jmp_buf.
+extern "C" const std::uint32_t prio_debug_ctx_sjlj[2] = {sjlj_context::debug_saved(), sjlj_context::debug_state()};
 
 std::unique_ptr<context> make_sjlj_context(stack_pool& pool, stack_region s) {
   return std::make_unique<sjlj_context>(pool, s);

@@ -50,9 +50,17 @@ class ucontext_context final : public stackful_context<ucontext_context> {
   ucontext_t context_uc_;
   ucontext_t resumer_uc_;
   void* suspended_sp_ = nullptr;
+
+ public:
+  // {ucontext_t offset, context_state offset} for debuggers.
+  PRIO_DEBUG_LAYOUT(ucontext_context, context_uc_)
 };
 
 }  // namespace
+
+// Debugger support (issue 7): where a suspended ucontext context keeps its registers.
+extern "C" const std::uint32_t prio_debug_ctx_ucontext[2] = {ucontext_context::debug_saved(),
+                                                              ucontext_context::debug_state()};
 
 std::unique_ptr<context> make_ucontext_context(stack_pool& pool, stack_region s) {
   return std::make_unique<ucontext_context>(pool, s);

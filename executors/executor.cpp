@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "executors/ring_setup.hpp"
+#include "prio/executors/registry.hpp"
 
 namespace prio {
 
@@ -31,6 +32,7 @@ result<std::unique_ptr<executor>> executor::create(const executor_options& opts)
   std::unique_ptr<executor> ex(new (std::nothrow) executor(opts));
   if (!ex) return failure(errno_error(ENOMEM));
   ex->wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  debug::add_executor(ex.get());  // debugger registry (issue 7)
   if (ex->wake_fd_ < 0) return failure(errno_error(errno));
   if (opts.ring_entries > 0) PRIO_TRY(ex->init_ring(opts));
   return ex;
@@ -38,6 +40,7 @@ result<std::unique_ptr<executor>> executor::create(const executor_options& opts)
 
 executor::~executor() {
   shutdown();
+  debug::remove_executor(this);
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
@@ -51,6 +54,7 @@ result<void> executor::bind_to_this_thread() noexcept {
   if (!owner_.compare_exchange_strong(expected, me, std::memory_order_acq_rel))
     return expected == me ? success() : failure(errc::not_on_executor);
   if (ring_) {
+  debug::bind_executor(this);  // records this kernel thread for debuggers
     PRIO_TRY(enable_ring(ring_.get(), ring_flags_, fixed_files_));
     arm_wake_read();
   }

@@ -6,6 +6,7 @@
 
 #include "prio/context/stack_pool.hpp"
 #include "prio/executors/executor.hpp"
+#include "prio/executors/registry.hpp"
 
 namespace prio {
 
@@ -45,6 +46,11 @@ result<std::unique_ptr<task>> task::create(const task_options& opts) noexcept {
   if (!ctx) return failure(ctx.error());
   std::unique_ptr<task> t(new (std::nothrow) task(std::move(*ctx), opts));
   if (!t) return failure(errno_error(ENOMEM));
+  // Debugger registry (issue 7): where GDB finds this task's live fields.
+  debug::add_task(t.get(), t->id_, *t->ctx_,
+                  {&t->state_, &t->ex_, &t->cpu_, &t->io_, &t->body_kind_, &t->fn_,
+                   &t->callable_invoke_, &t->callable_coro_invoke_, &t->times_.executed,
+                   &t->times_.resumptions, &t->coro_body_});
   return t;
 }
 
@@ -57,6 +63,7 @@ task::~task() {
                  static_cast<unsigned long long>(id_), to_string(s));
     std::abort();
   }
+  debug::remove_task(this);
   reset_body();
 }
 
