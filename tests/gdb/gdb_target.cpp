@@ -15,6 +15,7 @@
 // Built -O0 -g so that the locals named *_local are readable.
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
@@ -32,6 +33,9 @@ using prio::co;
 using prio::result;
 using prio::task;
 using prio::task_state;
+
+// The kernel thread ids of executor 1's and 2's threads, for the checks.
+extern "C" volatile int prio_test_lwp[2] = {0, 0};
 
 extern "C" [[gnu::noinline]] void prio_test_stop_here() {
   if (std::getenv("PRIO_TEST_SIGTRAP")) ::raise(SIGTRAP);
@@ -119,8 +123,9 @@ std::unique_ptr<task> make(prio::switcher_kind k, prio::priority cpu, prio::prio
 }
 
 // run_until_done() runs ex on this thread until its tasks completed.
-void run_until_done(prio::executor& ex, std::vector<task*> mine, const char* name) {
+void run_until_done(prio::executor& ex, std::vector<task*> mine, const char* name, volatile int* lwp) {
   ::pthread_setname_np(::pthread_self(), name);
+  *lwp = static_cast<int>(::gettid());
   auto done = [&] {
     for (task* t : mine)
       if (t->state() != task_state::completed) return false;
@@ -165,8 +170,8 @@ int main() {
   for (int i = 4; i < 7; ++i)
     if (!(*ex2)->attach(*all[i])) return 3;
 
-  std::thread a([&] { run_until_done(**ex1, {all[0], all[1], all[2], all[3]}, "prio-ex1"); });
-  std::thread b([&] { run_until_done(**ex2, {all[4], all[5], all[6]}, "prio-ex2"); });
+  std::thread a([&] { run_until_done(**ex1, {all[0], all[1], all[2], all[3]}, "prio-ex1", &prio_test_lwp[0]); });
+  std::thread b([&] { run_until_done(**ex2, {all[4], all[5], all[6]}, "prio-ex2", &prio_test_lwp[1]); });
   a.join();
   b.join();
   const bool ok = t_asm->outcome() && *t_asm->outcome() == 4243 + 1001 && t_uc->outcome() &&
