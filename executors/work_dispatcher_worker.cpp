@@ -6,6 +6,8 @@
 // wake it as well as work handed over by the dispatcher. Anything that must
 // end a sleep attaches a task to the sleeper's executor, which is the
 // executor's own lost-wake-up-free cross-thread path.
+#include <liburing.h>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -15,7 +17,7 @@ namespace prio {
 
 namespace {
 constinit thread_local dispatch_worker* tl_worker = nullptr;
-constexpr std::size_t round_items = 64;  // work done between checks of the dispatcher
+constexpr std::size_t round_items = 32;  // work done between checks of the dispatcher
 constexpr std::size_t max_take = 32;
 
 void cpu_relax() noexcept {
@@ -102,7 +104,19 @@ result<std::size_t> dispatch_worker::run() noexcept {
     auto n = run_local(round_items);
     if (!n) return failure(n.error());
     done += *n;
-    if (*n == round_items) break;  // still busy: let the caller in
+    if (*n == round_items) {
+      // Still busy. run() enters the kernel only when nothing is runnable, so
+      // with a DEFER_TASKRUN ring a stream of runnable tasks would hold back
+      // completions (and the high-priority tasks waiting for them): collect
+      // them once per round.
+      if (ex_->has_ring()) io_uring_get_events(ex_->ring());
+      // Long-running local tasks must not starve the dispatcher's queue:
+      // a busy worker still accepts a share of new work once per round,
+      // which its executor then orders by priority with the rest.
+      if (!quit_requested_.load(std::memory_order_relaxed) && wd_.queued_.load(std::memory_order_relaxed) != 0)
+        take_some();
+      break;
+    }
     const bool quitting = quit_requested_.load(std::memory_order_acquire);
     if (!quitting && wd_.queued_.load(std::memory_order_relaxed) != 0 && take_some()) continue;
     flush_executed();

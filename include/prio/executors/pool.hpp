@@ -76,6 +76,7 @@ class pool {
   // a pooled task. f must fit task::inline_capacity bytes (compile-time
   // check). Any thread. ENOMEM if a new task was needed and none could be made.
   template <class F>
+    requires(std::is_invocable_v<std::decay_t<F>&> || std::is_invocable_v<std::decay_t<F>&, task&>)
   result<void> submit(F&& f, call_options o = {}) noexcept;
 
   // wait() blocks until every submitted task has completed (or timeout:
@@ -131,6 +132,7 @@ class pool {
 };
 
 template <class F>
+  requires(std::is_invocable_v<std::decay_t<F>&> || std::is_invocable_v<std::decay_t<F>&, task&>)
 result<void> pool::submit(F&& f, call_options o) noexcept {
   using D = std::decay_t<F>;
   const switcher_kind k = o.switcher.value_or(opts_.switcher);
