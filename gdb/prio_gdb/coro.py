@@ -14,6 +14,18 @@ PROMISE_OFFSET = 16
 MAX_DEPTH = 256
 
 
+def _strip_frame_params(name):
+    """The actor's name without its (...Frame*) parameter list or clone tag."""
+    name = name.replace(" [clone .actor]", "")
+    if name.endswith(")") and ".Frame" in name:
+        depth = 0
+        for i in range(len(name) - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(name[i], 0)
+            if depth == 0:
+                return name[:i]
+    return name
+
+
 def current_frame(task):
     """current_frame(task) is the frame address of the innermost suspended
     coroutine of a coroutine task, or 0."""
@@ -39,6 +51,6 @@ def chain(task):
         name = symbols.function_name(resume)
         if "noop_coro" in name or not resume:
             break
-        out.append((frame, name.replace(" [clone .actor]", "")))
+        out.append((frame, _strip_frame_params(name)))
         frame = reg.u64(frame + PROMISE_OFFSET)
     return out
