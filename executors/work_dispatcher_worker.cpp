@@ -17,7 +17,10 @@ namespace prio {
 
 namespace {
 constinit thread_local dispatch_worker* tl_worker = nullptr;
-constexpr std::size_t round_items = 32;  // work done between checks of the dispatcher
+// Work done between returns from executor::run(): each return submits the
+// SQEs the round's tasks prepared, so a high-priority task's I/O waits for
+// at most this many lower-priority slices before it reaches the kernel.
+constexpr std::size_t round_items = 8;
 constexpr std::size_t max_take = 32;
 
 void cpu_relax() noexcept {
@@ -101,6 +104,7 @@ result<std::size_t> dispatch_worker::run() noexcept {
   std::size_t done = 0;
   for (;;) {
     mode_.store(mode::busy, std::memory_order_relaxed);
+    set_idle(false);
     auto n = run_local(round_items);
     if (!n) return failure(n.error());
     done += *n;
@@ -109,11 +113,14 @@ result<std::size_t> dispatch_worker::run() noexcept {
       // with a DEFER_TASKRUN ring a stream of runnable tasks would hold back
       // completions (and the high-priority tasks waiting for them): collect
       // them once per round.
-      if (ex_->has_ring()) io_uring_get_events(ex_->ring());
+      if (ex_->has_ring() && ex_->stats().io_in_flight != 0) io_uring_get_events(ex_->ring());
       // Long-running local tasks must not starve the dispatcher's queue:
       // a busy worker still accepts a share of new work once per round,
       // which its executor then orders by priority with the rest.
-      if (!quit_requested_.load(std::memory_order_relaxed) && wd_.queued_.load(std::memory_order_relaxed) != 0)
+      // Only when no worker is idle: an idle one takes it sooner, and a busy
+      // one would keep it behind its own higher-priority work.
+      if (!quit_requested_.load(std::memory_order_relaxed) && wd_.queued_.load(std::memory_order_relaxed) != 0 &&
+          wd_.idle_.load(std::memory_order_relaxed) == 0)
         take_some();
       break;
     }
@@ -123,6 +130,7 @@ result<std::size_t> dispatch_worker::run() noexcept {
     if (done != 0) break;
     if (quitting) {
       if (may_stop()) {
+        set_idle(false);
         wd_.remove_worker(*this);
         return failure(errc::executor_closed);
       }
@@ -137,6 +145,7 @@ result<std::size_t> dispatch_worker::run() noexcept {
     }
     // Idle: poll the dispatcher (and now and then the ring) for a while.
     mode_.store(mode::spinning, std::memory_order_relaxed);
+    set_idle(true);
     const tsc::ticks until = tsc::now() + tsc::from_duration(wd_.spin_before_sleep());
     bool found = false;
     for (unsigned i = 1; !found; ++i) {
@@ -162,7 +171,14 @@ result<std::size_t> dispatch_worker::run() noexcept {
     done += *r;
   }
   flush_executed();
+  set_idle(false);
   return done;
+}
+
+void dispatch_worker::set_idle(bool idle) noexcept {
+  if (idle == idle_counted_) return;
+  idle_counted_ = idle;
+  wd_.idle_.fetch_add(idle ? 1 : -1, std::memory_order_relaxed);
 }
 
 // --- the dispatcher's side -------------------------------------------------------

@@ -189,6 +189,7 @@ class work_dispatcher {
   bool closed_ = false;
 
   alignas(64) std::atomic<std::size_t> queued_{0};
+  std::atomic<int> idle_{0};  // workers spinning or asleep (a hint, no lock)
   std::atomic<std::uint64_t> submitted_{0};
   alignas(64) std::atomic<std::uint64_t> executed_{0};
   std::atomic<std::uint64_t> handoffs_{0};
@@ -238,6 +239,8 @@ class dispatch_worker {
   std::unique_ptr<executor> ex_;
   std::unique_ptr<task> nudge_;  // attached from outside to end a sleep (quit)
   std::size_t local_executed_ = 0;
+  bool idle_counted_ = false;  // counted in wd_.idle_
+  void set_idle(bool idle) noexcept;
   // Set under wd_.lock_; read by this thread.
   alignas(64) std::atomic<mode> mode_{mode::busy};
   std::atomic<bool> quit_requested_{false};
