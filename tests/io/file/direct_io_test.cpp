@@ -46,7 +46,7 @@ TEST(DirectIo, AlignedWorksMisalignedIsEinvalBeforeSubmission) {
   std::free(mem);
   if (refused) GTEST_SKIP() << "the filesystem of " << dir.path() << " refuses O_DIRECT";
   EXPECT_TRUE(out) << out.error().message();
-  EXPECT_EQ(read_whole(dir / "d"), data);
+  EXPECT_TRUE(read_whole(dir / "d") == data);
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ TEST(OpenClose, OpensIntoFixedTableRelativeToDirectory) {
     EXPECT_LT(f->index(), static_cast<int>(ex->fixed_file_slots()));
     char buf[16] = {};
     auto n = read(t, *f, buf, sizeof buf, 0);
-    EXPECT_TRUE(n);
+    EXPECT_TRUE(n) << n.error().message();
     EXPECT_EQ(std::string(buf, n ? *n : 0), "hello");
     PRIO_TRY(close_file(t, *f));
     EXPECT_FALSE(f->is_open());
