@@ -26,21 +26,22 @@ task* executor::task_of_timer(heap_node* n) noexcept {
 executor* executor::current() noexcept { return tl_executor; }
 task* executor::current_task() noexcept { return tl_task; }
 
-executor::executor(const executor_options& opts) noexcept : low_cap_(opts.low_priority_io_cap) {}
+executor::executor(const executor_options& opts) noexcept
+    : low_cap_(opts.low_priority_io_cap), spin_ticks_(tsc::from_duration(opts.spin_before_sleep)) {}
 
 result<std::unique_ptr<executor>> executor::create(const executor_options& opts) noexcept {
   std::unique_ptr<executor> ex(new (std::nothrow) executor(opts));
   if (!ex) return failure(errno_error(ENOMEM));
-  ex->wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   debug::add_executor(ex.get());  // debugger registry (issue 7)
+  ex->wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (ex->wake_fd_ < 0) return failure(errno_error(errno));
   if (opts.ring_entries > 0) PRIO_TRY(ex->init_ring(opts));
   return ex;
 }
 
 executor::~executor() {
-  shutdown();
   debug::remove_executor(this);
+  shutdown();
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
@@ -53,8 +54,8 @@ result<void> executor::bind_to_this_thread() noexcept {
   auto expected = std::thread::id{};
   if (!owner_.compare_exchange_strong(expected, me, std::memory_order_acq_rel))
     return expected == me ? success() : failure(errc::not_on_executor);
-  if (ring_) {
   debug::bind_executor(this);  // records this kernel thread for debuggers
+  if (ring_) {
     PRIO_TRY(enable_ring(ring_.get(), ring_flags_, fixed_files_));
     arm_wake_read();
   }
@@ -141,7 +142,6 @@ void executor::resume_waiter(task& t, result<void> status) noexcept {
 }
 
 void executor::start_wait(task& t, task_state s, tsc::ticks deadline) noexcept {
-  t.times_.suspended = tsc::now();
   t.state_.store(s, std::memory_order_relaxed);
   if (s == task_state::runnable) {
     make_runnable(t);  // yield: to the back of its level
@@ -165,7 +165,7 @@ void executor::fire_timers(tsc::ticks now) noexcept {
 
 void executor::run_task(task& t) noexcept {
   const task_state s = t.state();
-  const tsc::ticks t0 = tsc::now();
+  const tsc::ticks t0 = now_;  // the end of the previous slice or batch
   if (s == task_state::pending) {
     t.times_.launched = t0;
     ++stats_.launched;
@@ -179,10 +179,13 @@ void executor::run_task(task& t) noexcept {
   tl_task = &t;
   t.ctx_->resume();
   tl_task = nullptr;
-  const tsc::ticks t1 = tsc::now();
+  const tsc::ticks t1 = now_ = tsc::now();
   t.times_.executed += t1 - t0;
   stats_.in_tasks += t1 - t0;
-  if (t.ctx_->state() == context_state::finished) finish_task(t);
+  if (t.ctx_->state() == context_state::finished)
+    finish_task(t);
+  else
+    t.times_.suspended = t1;
 }
 
 void executor::finish_task(task& t) noexcept {
@@ -202,7 +205,7 @@ void executor::finish_task(task& t) noexcept {
 
 void executor::complete_task(task& t) noexcept {
   t.coro_body_.reset();
-  t.times_.completed = tsc::now();
+  t.times_.completed = now_;
   ++stats_.completed;
   live_.remove(t);
   t.ex_ = nullptr;
@@ -252,7 +255,7 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
   if (tl_executor == this) return failure(errno_error(EDEADLK));  // run() from inside a task
   executor* const outer = tl_executor;
   tl_executor = this;
-  const tsc::ticks start = tsc::now();
+  const tsc::ticks start = now_ = tsc::now();
   const tsc::ticks deadline =
       timeout == forever ? UINT64_MAX
                          : start + tsc::from_duration(std::max(timeout, std::chrono::nanoseconds(0)));
@@ -262,7 +265,7 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
   for (;;) {
     if (remote_count_.load(std::memory_order_relaxed) != 0) drain_remote();
     if (ring_ && reap_cqes() != 0) need_enter = true;
-    if (!timers_.empty()) fire_timers(tsc::now());
+    if (!timers_.empty()) fire_timers(now_);
     if (task* t = pop_runnable()) {
       run_task(*t);
       need_enter = ring_ != nullptr;
@@ -275,13 +278,17 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
       continue;
     }
     if (done > 0) break;
-    const tsc::ticks now = tsc::now();
+    const tsc::ticks now = now_ = tsc::now();
     if (now >= deadline) {
       timed_out = true;
       break;
     }
     tsc::ticks until = deadline;
     if (!timers_.empty() && timers_.top_key() < until) until = timers_.top_key();
+    if (spin_for_work(until)) {
+      need_enter = ring_ != nullptr;
+      continue;
+    }
     wait_for_events(until);
     need_enter = false;
   }
@@ -290,6 +297,29 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
   stats_.in_run += tsc::now() - start;
   if (timed_out) return failure(errno_error(ETIME));
   return done;
+}
+
+bool executor::spin_for_work(tsc::ticks deadline) noexcept {
+  if (spin_ticks_ == 0) return false;
+  const tsc::ticks start = now_;
+  const tsc::ticks until = std::min(deadline, start + spin_ticks_);
+  // Poll what needs no syscall: the remote queue and the CQ ring.
+  for (unsigned i = 0;; ++i) {
+    if (remote_count_.load(std::memory_order_acquire) != 0) break;
+    if (ring_ && io_uring_cq_ready(ring_.get()) != 0) break;
+    if ((i & 63) == 63) {
+      now_ = tsc::now();
+      if (now_ >= until) return false;
+    }
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+  }
+  now_ = tsc::now();
+  stats_.sleeping += now_ - start;
+  return true;
 }
 
 void executor::wait_for_events(tsc::ticks deadline) noexcept {
@@ -321,7 +351,8 @@ void executor::wait_for_events(tsc::ticks deadline) noexcept {
     }
   }
   ++stats_.enters;
-  stats_.sleeping += tsc::now() - t0;
+  now_ = tsc::now();
+  stats_.sleeping += now_ - t0;
   sleeping_.store(false, std::memory_order_relaxed);
 }
 

@@ -84,7 +84,7 @@ void executor::commit(task& t, io_status& st, io_uring_sqe* sqe,
   st.cancel_requested = false;
   st.timed_out = false;
   st.io_prio = t.io_;
-  st.initiated = tsc::now();
+  st.initiated = now_;
   st.completed = st.reaped = 0;
   ++unsubmitted_;
   if (timeout != forever) {
@@ -145,6 +145,8 @@ unsigned executor::reap_cqes() noexcept {
   unsigned n = 0;
   unsigned head;
   io_uring_cqe* cqe;
+  if (io_uring_cq_ready(r) == 0) return 0;
+  now_ = tsc::now();  // one clock read stamps the whole batch
   io_uring_for_each_cqe(r, head, cqe) {
     handle_cqe(cqe->user_data, cqe->res, cqe->flags);
     ++n;
@@ -188,7 +190,7 @@ void executor::handle_cqe(std::uint64_t user_data, std::int32_t res, std::uint32
 void executor::io_finished(io_status& st) noexcept {
   task& t = *st.owner;
   st.state = io_state::completed;
-  st.completed = tsc::now();
+  st.completed = now_;
   --in_flight_;
   --in_flight_prio_[index(st.io_prio)];
   t.in_flight_.remove(st);
@@ -235,7 +237,7 @@ void executor::reap(io_status& st) noexcept {
   if (st.state != io_state::completed) return;
   st.owner->completed_.remove(st);
   st.state = io_state::reaped;
-  st.reaped = tsc::now();
+  st.reaped = st.owner->ex_ ? st.owner->ex_->now_ : tsc::now();
 }
 
 // --- the ring's own traffic ---------------------------------------------------------
@@ -262,7 +264,8 @@ void executor::submit_nonblocking() noexcept {
     unsubmitted_ = 0;
   }
   ++stats_.enters;
-  stats_.in_io_uring += tsc::now() - t0;
+  now_ = tsc::now();
+  stats_.in_io_uring += now_ - t0;
 }
 
 void executor::drain_ring_for_shutdown() noexcept {

@@ -165,18 +165,18 @@ task::awaiter task::async_suspend_until(tsc::ticks deadline) noexcept {
 
 namespace {
 // take_completed() pops the oldest completed I/O of a task and marks it reaped.
-io_status* take_completed(intrusive_list<io_status, &io_status::node>& done) noexcept {
+io_status* take_completed(intrusive_list<io_status, &io_status::node>& done, executor* ex) noexcept {
   io_status* st = done.pop_front();
   if (st) {
     st->state = io_state::reaped;
-    st->reaped = tsc::now();
+    st->reaped = ex ? ex->now() : tsc::now();
   }
   return st;
 }
 }  // namespace
 
 result<io_status*> task::suspend_until_completed_io(std::chrono::nanoseconds timeout) noexcept {
-  if (!completed_.empty()) return take_completed(completed_);
+  if (!completed_.empty()) return take_completed(completed_, ex_);
   if (in_flight_.empty()) return static_cast<io_status*>(nullptr);
   if (cancel_requested_) return failure(errno_error(ECANCELED));
   if (timeout <= std::chrono::nanoseconds(0)) return failure(errno_error(ETIME));
@@ -184,7 +184,7 @@ result<io_status*> task::suspend_until_completed_io(std::chrono::nanoseconds tim
   auto w = wait_stackful(task_state::suspended_io, deadline_after(timeout));
   waiting_any_io_ = false;
   if (!w) return failure(w.error());
-  return take_completed(completed_);
+  return take_completed(completed_, ex_);
 }
 
 task::io_awaiter task::async_completed_io(std::chrono::nanoseconds timeout) noexcept {
@@ -206,7 +206,7 @@ void task::io_awaiter::await_suspend(std::coroutine_handle<> h) noexcept {
 
 result<io_status*> task::io_awaiter::await_resume() noexcept {
   if (ready_now_) {
-    if (!t_.completed_.empty()) return take_completed(t_.completed_);
+    if (!t_.completed_.empty()) return take_completed(t_.completed_, t_.ex_);
     if (t_.in_flight_.empty()) return static_cast<io_status*>(nullptr);
     if (t_.cancel_requested_) return failure(errno_error(ECANCELED));
     return failure(errno_error(ETIME));
@@ -214,7 +214,7 @@ result<io_status*> task::io_awaiter::await_resume() noexcept {
   t_.waiting_any_io_ = false;
   auto w = t_.end_wait();
   if (!w) return failure(w.error());
-  return take_completed(t_.completed_);
+  return take_completed(t_.completed_, t_.ex_);
 }
 
 result<void> task::cancel() noexcept {

@@ -21,6 +21,9 @@ inline void note_alloc() noexcept {
 }
 }  // namespace
 
+// The replacements pair malloc with free by design; GCC cannot see that.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 void* operator new(std::size_t n) {
   note_alloc();
   if (void* p = std::malloc(n ? n : 1)) return p;

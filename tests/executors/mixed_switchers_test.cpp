@@ -42,7 +42,9 @@ TEST(MixedSwitchers, AllFiveInterleave) {
     // Suspending is refused with a clear error, not a crash.
     auto r = self.yield();
     EXPECT_FALSE(r);
-    if (!r) EXPECT_EQ(r.error(), make_error_code(errc::cannot_suspend));
+    if (!r) {
+      EXPECT_EQ(r.error(), make_error_code(errc::cannot_suspend));
+    }
     return std::int64_t{1};
   });
   for (auto& t : ts) ASSERT_TRUE(ex->attach(*t));

@@ -62,7 +62,9 @@ TEST(TaskReuse, ReattachFromCompletionCallback) {
   t->set_on_complete(
       [](task& self, void* arg) {
         auto* s = static_cast<state*>(arg);
-        if (--s->left > 0) ASSERT_TRUE(s->ex->attach(self));
+        if (--s->left > 0) {
+          ASSERT_TRUE(s->ex->attach(self));
+        }
       },
       &st);
   ASSERT_TRUE(ex->attach(*t));

@@ -23,7 +23,10 @@ class task;
 enum class io_state : std::uint8_t { idle, waiting_slot, in_flight, completed, reaped };
 
 struct io_status {
-  io_status() = default;
+  // io_status() initialises only what must be known before initiation; the
+  // executor fills the rest when it admits the operation (a zeroing of the
+  // whole record showed up as a `rep stos` on the hot path).
+  io_status() noexcept {}
   io_status(const io_status&) = delete;
   io_status& operator=(const io_status&) = delete;
 
@@ -36,15 +39,15 @@ struct io_status {
   bool done() const noexcept { return state == io_state::completed || state == io_state::reaped; }
 
   // Filled by the executor.
-  std::int32_t res = 0;          // CQE res (for multishot: the last one)
-  std::uint32_t cqe_flags = 0;   // CQE flags (buffer id, MORE, ...)
+  std::int32_t res;              // CQE res (for multishot: the last one)
+  std::uint32_t cqe_flags;       // CQE flags (buffer id, MORE, ...)
   io_state state = io_state::idle;
-  priority io_prio = priority::normal;  // the level it was admitted at
-  std::uint8_t pending = 0;      // CQEs still owed: op, linked timeout, cancel
-  bool cancel_requested = false; // an async cancel was submitted for it
-  bool timed_out = false;        // its linked timeout fired (res is -ETIME)
+  priority io_prio;              // the level it was admitted at
+  std::uint8_t pending;          // CQEs still owed: op, linked timeout, cancel
+  bool cancel_requested;         // an async cancel was submitted for it
+  bool timed_out;                // its linked timeout fired (res is -ETIME)
   task* owner = nullptr;
-  tsc::ticks initiated = 0, completed = 0, reaped = 0;
+  tsc::ticks initiated, completed, reaped;  // valid once admitted
 
   // on_cqe, if set, sees every CQE of the operation before the executor does
   // (multishot accept/recv). Returning true means "more will come: keep the
@@ -54,7 +57,7 @@ struct io_status {
 
   // Private to the executor.
   list_node node;                 // owner's in-flight list, then completed list
-  __kernel_timespec timeout_ts{}; // storage for a linked timeout
+  __kernel_timespec timeout_ts;   // storage for a linked timeout
 };
 
 }  // namespace prio

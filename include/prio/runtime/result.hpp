@@ -149,9 +149,24 @@ class [[nodiscard]] result<void, E> {
   using value_type = void;
   using error_type = E;
 
+  // The error is constructed only on failure: success costs one byte store
+  // (std::error_code's default constructor is an out-of-line call).
   result() noexcept : ok_(true) {}
   template <class G>
-  result(failure_t<G> f) noexcept : error_(std::move(f.error)), ok_(false) {}  // NOLINT
+  result(failure_t<G> f) noexcept : ok_(false) {  // NOLINT
+    ::new (&storage_.error) E(std::move(f.error));
+  }
+  result(const result& o) noexcept : ok_(o.ok_) {
+    if (!ok_) ::new (&storage_.error) E(o.storage_.error);
+  }
+  result& operator=(const result& o) noexcept {
+    if (this == &o) return *this;
+    destroy();
+    ok_ = o.ok_;
+    if (!ok_) ::new (&storage_.error) E(o.storage_.error);
+    return *this;
+  }
+  ~result() { destroy(); }
 
   bool has_value() const noexcept { return ok_; }
   explicit operator bool() const noexcept { return ok_; }
@@ -160,11 +175,18 @@ class [[nodiscard]] result<void, E> {
   }
   const E& error() const& {
     if (ok_) detail::bad_result_access("error() of a successful result");
-    return error_;
+    return storage_.error;
   }
 
  private:
-  E error_{};
+  void destroy() noexcept {
+    if (!ok_) storage_.error.~E();
+  }
+  union storage {
+    storage() {}
+    ~storage() {}
+    E error;
+  } storage_;
   bool ok_;
 };
 

@@ -1,0 +1,70 @@
+// ratio_reporter.hpp: Google Benchmark reporter that prints, after the usual
+// table, each benchmark's time next to its baseline from the same run.
+//
+//   prio::bench::ratio_reporter rep({{"BM_prio/64", "BM_raw/64", 1.25}});
+//   benchmark::RunSpecifiedBenchmarks(&rep);
+//   rep.print_ratios();
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace prio::bench {
+
+struct ratio_pair {
+  std::string subject;   // benchmark name (as printed)
+  std::string baseline;  // benchmark name of the baseline
+  double target = 0;     // the goal for subject/baseline (0: none); lower is better
+};
+
+class ratio_reporter : public benchmark::ConsoleReporter {
+ public:
+  explicit ratio_reporter(std::vector<ratio_pair> pairs) : pairs_(std::move(pairs)) {}
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& r : runs)
+      if (r.run_type == Run::RT_Iteration && !r.error_occurred && r.iterations > 0)
+        ns_[r.benchmark_name()] = r.GetAdjustedRealTime() * to_ns(r.time_unit);
+    ConsoleReporter::ReportRuns(runs);
+  }
+
+  // print_ratios() prints one line per pair whose two sides both ran.
+  // Returns how many pairs missed their target.
+  int print_ratios() const {
+    int missed = 0;
+    std::printf("\n%-44s %12s %-36s %12s %7s %7s\n", "benchmark", "ns/iter", "baseline", "ns/iter",
+                "ratio", "target");
+    for (const auto& p : pairs_) {
+      auto a = ns_.find(p.subject), b = ns_.find(p.baseline);
+      if (a == ns_.end() || b == ns_.end() || b->second <= 0) continue;
+      const double ratio = a->second / b->second;
+      const bool miss = p.target > 0 && ratio > p.target;
+      missed += miss;
+      std::printf("%-44s %12.1f %-36s %12.1f %7.3f %7s%s\n", p.subject.c_str(), a->second,
+                  p.baseline.c_str(), b->second, ratio,
+                  p.target > 0 ? (std::to_string(p.target).substr(0, 4)).c_str() : "-",
+                  miss ? "  MISSED" : "");
+    }
+    return missed;
+  }
+
+  const std::map<std::string, double>& ns_per_iter() const { return ns_; }
+
+ private:
+  static double to_ns(benchmark::TimeUnit u) {
+    switch (u) {
+      case benchmark::kNanosecond: return 1;
+      case benchmark::kMicrosecond: return 1e3;
+      case benchmark::kMillisecond: return 1e6;
+      default: return 1e9;
+    }
+  }
+  std::vector<ratio_pair> pairs_;
+  std::map<std::string, double> ns_;
+};
+
+}  // namespace prio::bench
