@@ -30,7 +30,10 @@ inline result<void> wait_status(task& t, io_status& st) noexcept {
 class status_awaiter {
  public:
   status_awaiter(task& t, io_status& st) noexcept : t_(t), st_(st) {}
-  bool await_ready() const noexcept { return st_.done() || t_.cancel_requested(); }
+  // Not ready while st is in flight, even for a cancelled task: st lives in
+  // the caller's frame, so the wait must last until its last CQE is in (the
+  // executor cancels the operation and resumes the task then).
+  bool await_ready() const noexcept { return st_.done(); }
   void await_suspend(std::coroutine_handle<> h) noexcept {
     t_.set_awaited_io(&st_);
     t_.begin_wait(task_state::suspended_io, 0, h);
