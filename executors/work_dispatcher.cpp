@@ -139,7 +139,7 @@ std::size_t work_dispatcher::take(dispatch_worker& w, task** out, std::size_t ma
   queued_.store(queued_.load(std::memory_order_relaxed) - n, std::memory_order_seq_cst);
   w.outstanding_.fetch_add(n, std::memory_order_relaxed);
   lock_.unlock();
-  if (waiters_.load(std::memory_order_seq_cst) != 0) notify_waiters();
+  maybe_notify();
   return n;
 }
 
@@ -157,12 +157,31 @@ void work_dispatcher::task_completed(task& t, void* ch_ptr) noexcept {
 
 void work_dispatcher::note_executed(std::size_t n) noexcept {
   executed_.fetch_add(n, std::memory_order_seq_cst);
-  if (waiters_.load(std::memory_order_seq_cst) != 0) notify_waiters();
+  maybe_notify();
+}
+
+void work_dispatcher::maybe_notify() noexcept {
+  if (waiters_.load(std::memory_order_seq_cst) == 0) return;
+  const std::uint64_t e = executed_.load(std::memory_order_seq_cst);
+  const std::uint64_t s = submitted_.load(std::memory_order_seq_cst);
+  if (queued_.load(std::memory_order_seq_cst) <= wake_undispatched_.load(std::memory_order_seq_cst) &&
+      s - e <= wake_unexecuted_.load(std::memory_order_seq_cst))
+    notify_waiters();
 }
 
 void work_dispatcher::notify_waiters() noexcept {
   std::lock_guard<std::mutex> g(wait_mutex_);
   wait_cv_.notify_all();
+}
+
+void work_dispatcher::set_wake_thresholds() noexcept {
+  std::size_t mu = 0, mx = 0;
+  for (auto [a, b] : waiting_) {
+    mu = std::max(mu, a);
+    mx = std::max(mx, b);
+  }
+  wake_undispatched_.store(mu, std::memory_order_seq_cst);
+  wake_unexecuted_.store(mx, std::memory_order_seq_cst);
 }
 
 result<void> work_dispatcher::wait(std::size_t max_undispatched, std::size_t max_unexecuted,
@@ -177,6 +196,12 @@ result<void> work_dispatcher::wait(std::size_t max_undispatched, std::size_t max
   };
   if (done()) return success();
   std::unique_lock<std::mutex> lk(wait_mutex_);
+  try {
+    waiting_.emplace_back(max_undispatched, max_unexecuted);
+  } catch (const std::bad_alloc&) {
+    return failure(errno_error(ENOMEM));
+  }
+  set_wake_thresholds();
   waiters_.fetch_add(1, std::memory_order_seq_cst);
   bool ok = true;
   while (!done()) {
@@ -188,6 +213,8 @@ result<void> work_dispatcher::wait(std::size_t max_undispatched, std::size_t max
     }
   }
   waiters_.fetch_sub(1, std::memory_order_relaxed);
+  waiting_.erase(std::find(waiting_.begin(), waiting_.end(), std::make_pair(max_undispatched, max_unexecuted)));
+  set_wake_thresholds();
   if (!ok) return failure(errno_error(ETIME));
   return success();
 }

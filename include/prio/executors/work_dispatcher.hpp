@@ -29,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <span>
+#include <utility>
 #include <thread>
 #include <vector>
 
@@ -175,6 +176,8 @@ class work_dispatcher {
   void end_sleep(dispatch_worker& w) noexcept;
   void note_executed(std::size_t n) noexcept;
   void notify_waiters() noexcept;
+  void maybe_notify() noexcept;
+  void set_wake_thresholds() noexcept;  // under wait_mutex_
   void nudge(dispatch_worker& w) noexcept;
 
   work_dispatcher_options opts_;
@@ -196,6 +199,10 @@ class work_dispatcher {
 
   // Cold: blocking waits of wait() and quit().
   alignas(64) std::atomic<int> waiters_{0};
+  // The loosest thresholds any waiter has: workers notify only when the
+  // counters are within them (not at every completion).
+  std::atomic<std::size_t> wake_undispatched_{0}, wake_unexecuted_{0};
+  std::vector<std::pair<std::size_t, std::size_t>> waiting_;  // under wait_mutex_
   std::mutex wait_mutex_;
   std::condition_variable wait_cv_;
   std::uint64_t quit_asked_ = 0;  // under lock_
