@@ -69,7 +69,12 @@ void run_scenario(benchmark::State& state, bool priorities) {
       });
     }
     ts.push_back(prio::task::create({.switcher = prio::switcher_kind::asm_switch, .io = hi}).value());
-    ts.back()->set_body([&](prio::task& t) -> prio::result<std::int64_t> {
+    struct reader_ctx {
+      shared_state& sh;
+      std::vector<std::uint64_t>& lat_ns;
+    } rc{sh, lat_ns};
+    ts.back()->set_body([c = &rc](prio::task& t) -> prio::result<std::int64_t> {
+      auto& [sh, lat_ns] = *c;
       auto f = open_data(t, sh.direct);
       if (!f) return prio::failure(f.error());
       void* mem = nullptr;
