@@ -27,7 +27,9 @@ executor* executor::current() noexcept { return tl_executor; }
 task* executor::current_task() noexcept { return tl_task; }
 
 executor::executor(const executor_options& opts) noexcept
-    : low_cap_(opts.low_priority_io_cap), spin_ticks_(tsc::from_duration(opts.spin_before_sleep)) {}
+    : low_cap_(opts.low_priority_io_cap),
+      spin_ticks_(tsc::from_duration(opts.spin_before_sleep)),
+      submit_interval_(tsc::from_duration(opts.submit_interval)) {}
 
 result<std::unique_ptr<executor>> executor::create(const executor_options& opts) noexcept {
   std::unique_ptr<executor> ex(new (std::nothrow) executor(opts));
@@ -143,6 +145,8 @@ void executor::resume_waiter(task& t, result<void> status) noexcept {
 
 void executor::start_wait(task& t, task_state s, tsc::ticks deadline) noexcept {
   t.state_.store(s, std::memory_order_relaxed);
+  // A cancelled task waiting for its own I/O to drain: cancel it now.
+  if (s == task_state::suspended_io && t.cancel_requested_) cancel_all_io(t);
   if (s == task_state::runnable) {
     make_runnable(t);  // yield: to the back of its level
     return;
@@ -270,6 +274,8 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
       run_task(*t);
       need_enter = ring_ != nullptr;
       if (++done >= max_items) break;
+      if (need_enter && now_ - last_enter_ >= submit_interval_ && (unsubmitted_ != 0 || in_flight_ != 0))
+        submit_nonblocking();  // busy CPU: I/O still moves
       continue;
     }
     if (need_enter && (unsubmitted_ != 0 || in_flight_ != 0 || done == 0)) {
@@ -351,7 +357,7 @@ void executor::wait_for_events(tsc::ticks deadline) noexcept {
     }
   }
   ++stats_.enters;
-  now_ = tsc::now();
+  last_enter_ = now_ = tsc::now();
   stats_.sleeping += now_ - t0;
   sleeping_.store(false, std::memory_order_relaxed);
 }

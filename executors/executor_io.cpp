@@ -264,7 +264,7 @@ void executor::submit_nonblocking() noexcept {
     unsubmitted_ = 0;
   }
   ++stats_.enters;
-  now_ = tsc::now();
+  last_enter_ = now_ = tsc::now();
   stats_.in_io_uring += now_ - t0;
 }
 

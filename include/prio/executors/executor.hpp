@@ -42,6 +42,10 @@ struct executor_options {
   // before it blocks in the kernel (0: block at once). Spinning saves the
   // wake-up syscalls of a busy cross-thread producer.
   std::chrono::nanoseconds spin_before_sleep{0};
+  // submit_interval: while tasks keep the CPU busy (no idle moment to enter
+  // the kernel), prepared SQEs are submitted and completions collected at
+  // least this often, so CPU-bound tasks cannot starve I/O.
+  std::chrono::nanoseconds submit_interval{std::chrono::microseconds(50)};
 };
 
 // What the executor has done and where its time went (ticks of tsc::now()).
@@ -186,6 +190,8 @@ class executor {
   unsigned max_in_flight_ = 0;
   unsigned low_cap_ = 0;
   tsc::ticks spin_ticks_ = 0;
+  tsc::ticks submit_interval_ = 0;
+  tsc::ticks last_enter_ = 0;                // now_ at the last io_uring_enter
   intrusive_list<task, &task::run_node_> slot_waiters_[priority_count];
   std::size_t unsubmitted_ = 0;              // SQEs prepared since the last enter
   executor_stats stats_{};
