@@ -109,8 +109,8 @@ int main(int argc, char** argv) {
               static_cast<double>(on.scan.bytes) / on.seconds / 1048576.0, "MiB/s", pct_us(on.scan.lat, 0.5),
               pct_us(on.scan.lat, 0.99), static_cast<double>(off.scan.bytes) / off.seconds / 1048576.0,
               pct_us(off.scan.lat, 0.5), pct_us(off.scan.lat, 0.99));
-  std::printf("(echo: 64 B round trip, %u connections; writer: 4 KiB append + fdatasync; scan: 128 KiB read + checksum)\n",
-              wc.connections);
+  std::printf("(echo: 64 B round trip, %u connections x %u req/s; writer: 4 KiB append + fdatasync; scan: 128 KiB read + checksum)\n",
+              wc.connections, 1000000 / wc.echo_interval_us);
   std::printf("executor utilisation:\n");
   utilisation("priorities on", on);
   utilisation("all equal", off);

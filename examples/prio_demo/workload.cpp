@@ -12,6 +12,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <memory>
 #include <random>
 
@@ -71,7 +72,12 @@ void echo_client(task& t, shared_state& s, unsigned i) {
   std::byte msg[echo_size], back[echo_size];
   std::memset(msg, 'p', sizeof msg);
   std::uint64_t ops = 0;
+  // Paced, like real traffic: one request per interval (skipped when late).
+  const ticks interval = prio::tsc::from_duration(std::chrono::microseconds(s.cfg->echo_interval_us));
+  ticks next = prio::tsc::now() + interval * i / s.cfg->connections;
   while (prio::tsc::now() < s.deadline) {
+    if (prio::tsc::now() < next && !t.suspend_until(next)) break;
+    next = std::max(next + interval, prio::tsc::now());
     const ticks t0 = prio::tsc::now();
     if (auto w = prio::net::send_all(t, *sock, msg); !w) {
       fail(s, "client send", w.error());

@@ -1,7 +1,7 @@
 // workload.hpp: prio-demo's three classes of work and what they measure.
 //
 //   echo   (high):   a TCP echo service on loopback; clients (also high, in
-//                    the pool) send 64 B and time the echo (TSC).
+//                    the pool) send 64 B at a fixed rate and time the echo.
 //   writer (normal): appends 4 KiB records, each made durable (fdatasync).
 //   scan   (low):    reads a large file in 128 KiB chunks and checksums them.
 //
@@ -47,6 +47,7 @@ struct workload_config {
   double seconds = 5;
   unsigned port = 0;
   unsigned connections = 8;
+  unsigned echo_interval_us = 400;  // per connection: 8 x 2,500 requests/s
   unsigned writers = 2;
   unsigned scanners_per_thread = 3;
   std::string dir;        // where the files go
