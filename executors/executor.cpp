@@ -366,7 +366,7 @@ executor_stats executor::stats() const noexcept {
   executor_stats s = stats_;
   s.runnable = runnable_[0].size() + runnable_[1].size() + runnable_[2].size();
   s.io_in_flight = in_flight_;
-  s.timers = 0;
+  s.timers = timers_.size();
   return s;
 }
 

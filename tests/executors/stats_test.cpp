@@ -30,6 +30,9 @@ TEST(Stats, TimesAddUp) {
   EXPECT_EQ(s.launched, 8u);
   EXPECT_EQ(s.completed, 8u);
   EXPECT_EQ(s.resumed, 24u);  // after the NOP, the timer and the yield
+  EXPECT_EQ(s.timers, 0u);
+  EXPECT_EQ(s.runnable, 0u);
+  EXPECT_EQ(s.io_in_flight, 0u);
   EXPECT_GE(s.reaped_cqes, 8u);
   EXPECT_GT(executed, 0u);
   EXPECT_LE(executed, s.in_tasks);
@@ -65,6 +68,33 @@ TEST(Stats, NopStampsOrdered) {
   EXPECT_GT(st.initiated, 0u);
   EXPECT_LE(st.initiated, st.completed);
   EXPECT_LE(st.completed, st.reaped);
+}
+
+}  // namespace
+}  // namespace prio::test
+
+namespace prio::test {
+namespace {
+
+TEST(Stats, SnapshotCountsSleepersAndQueues) {
+  auto ex = make_executor();
+  std::vector<std::unique_ptr<task>> sleepers;
+  for (int i = 0; i < 3; ++i) {
+    sleepers.push_back(make_task(switcher_kind::asm_switch));
+    sleepers.back()->set_body([](task& self) -> result<std::int64_t> {
+      PRIO_TRY(self.suspend_for(1h));
+      return std::int64_t{0};
+    });
+    ASSERT_TRUE(ex->attach(*sleepers.back()));
+  }
+  ASSERT_TRUE(ex->run(3, 0ns));
+  EXPECT_EQ(ex->stats().timers, 3u);
+  ASSERT_TRUE(sleepers[1]->cancel());
+  EXPECT_EQ(ex->stats().timers, 2u);
+  EXPECT_EQ(ex->stats().runnable, 1u);
+  for (auto& t : sleepers) (void)t->cancel();
+  drive(*ex, [&] { return all_completed(sleepers); });
+  EXPECT_EQ(ex->stats().timers, 0u);
 }
 
 }  // namespace

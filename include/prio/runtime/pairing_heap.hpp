@@ -3,6 +3,7 @@
 // timers in one (a sleeping task costs no SQE).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace prio {
@@ -18,6 +19,7 @@ struct heap_node {
 class pairing_heap {
  public:
   bool empty() const noexcept { return root_ == nullptr; }
+  std::size_t size() const noexcept { return size_; }
   heap_node* top() const noexcept { return root_; }
   std::uint64_t top_key() const noexcept { return root_->key; }
 
@@ -25,6 +27,7 @@ class pairing_heap {
   void push(heap_node* n) noexcept {
     n->child = n->sibling = n->prev = nullptr;
     n->in_heap = true;
+    ++size_;
     root_ = root_ ? meld(root_, n) : n;
   }
 
@@ -36,6 +39,7 @@ class pairing_heap {
     if (root_) root_->prev = nullptr;
     r->child = nullptr;
     r->in_heap = false;
+    --size_;
     return r;
   }
 
@@ -55,6 +59,7 @@ class pairing_heap {
     heap_node* rest = merge_pairs(n->child);
     n->child = nullptr;
     n->in_heap = false;
+    --size_;
     if (rest) {
       rest->prev = nullptr;
       root_ = meld(root_, rest);
@@ -111,6 +116,7 @@ class pairing_heap {
   }
 
   heap_node* root_ = nullptr;
+  std::size_t size_ = 0;
 };
 
 }  // namespace prio
