@@ -278,7 +278,10 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
         submit_nonblocking();  // busy CPU: I/O still moves
       continue;
     }
-    if (need_enter && (unsubmitted_ != 0 || in_flight_ != 0 || done == 0)) {
+    // Enter the kernel only for work of ours there: SQEs to submit or
+    // operations whose (deferred) completions may be waiting. The eventfd
+    // wake read needs no polling: it completes only while we sleep.
+    if (need_enter && (unsubmitted_ != 0 || in_flight_ != 0)) {
       submit_nonblocking();
       need_enter = false;
       continue;
