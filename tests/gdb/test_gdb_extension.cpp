@@ -15,6 +15,13 @@ namespace {
 
 constexpr int gdb_time_limit_s = 240;  // sanitizer builds run slowly under gdb
 
+// count_ok() is the number of passed assertions check_gdb.py printed.
+std::size_t count_ok(const std::string& out) {
+  std::size_t n = 0;
+  for (std::size_t i = out.find("\nok: "); i != std::string::npos; i = out.find("\nok: ", i + 1)) ++n;
+  return n;
+}
+
 class gdb_extension : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -41,7 +48,8 @@ TEST_F(gdb_extension, live_process) {
   std::string out;
   const int rc = prio_test::run(gdb("live", "-x " + src_ + "/tests/gdb/check_gdb.py " + target_), out);
   EXPECT_EQ(rc, 0) << out;
-  EXPECT_NE(out.find("0 failure(s)"), std::string::npos) << out;
+  EXPECT_NE(out.find("\n0 failure(s)"), std::string::npos) << out;
+  std::printf("gdb (live): %zu assertions passed\n", count_ok(out));
   EXPECT_NE(out.find("gdb_target: clean exit"), std::string::npos) << out;
 }
 
@@ -64,7 +72,8 @@ TEST_F(gdb_extension, core_file) {
   const int rc = prio_test::run(gdb("core", "-x " + src_ + "/tests/gdb/check_gdb.py " + target_ + " " + core), check);
   std::remove(core);
   EXPECT_EQ(rc, 0) << check;
-  EXPECT_NE(check.find("0 failure(s)"), std::string::npos) << check;
+  EXPECT_NE(check.find("\n0 failure(s)"), std::string::npos) << check;
+  std::printf("gdb (core): %zu assertions passed\n", count_ok(check));
 }
 
 }  // namespace
