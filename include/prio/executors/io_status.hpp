@@ -30,8 +30,9 @@ struct io_status {
   io_status(const io_status&) = delete;
   io_status& operator=(const io_status&) = delete;
 
-  // result() is the operation's outcome once completed: res >= 0 as a value,
-  // a negative res as std::error_code{-res, system_category()}.
+  // result() is the operation's outcome: res >= 0 as a value, a negative res
+  // as std::error_code{-res, system_category()}. Meaningful only once done();
+  // before that, res and the stamps are unset (the executor fills them).
   prio::result<std::int32_t> result() const noexcept {
     if (res < 0) return failure(errno_error(-res));
     return res;
