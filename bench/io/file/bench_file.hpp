@@ -26,10 +26,21 @@ inline std::uint64_t bench_file_bytes() {
 
 // bench_file_path() creates the file if it is missing or of another size
 // and returns its path. Not thread-safe; call before the benchmarks run.
+// The file lives in $PRIO_BENCH_DIR, else beside the benchmark binary (the
+// build dir: a real filesystem, and never the source tree).
+inline std::string bench_file_dir() {
+  if (const char* dir = std::getenv("PRIO_BENCH_DIR"); dir && *dir) return dir;
+  char exe[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n <= 0) return ".";
+  std::string p(exe, static_cast<std::size_t>(n));
+  const auto slash = p.rfind('/');
+  return slash == std::string::npos ? std::string(".") : p.substr(0, slash);
+}
+
 inline std::string bench_file_path() {
-  const char* dir = std::getenv("PRIO_BENCH_DIR");
   const std::uint64_t bytes = bench_file_bytes();
-  std::string path = std::string(dir && *dir ? dir : ".") + "/prio_file_bench_" + std::to_string(bytes >> 20) + "M.dat";
+  std::string path = bench_file_dir() + "/prio_file_bench_" + std::to_string(bytes >> 20) + "M.dat";
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) == bytes &&
       static_cast<std::uint64_t>(st.st_blocks) * 512 >= bytes)
