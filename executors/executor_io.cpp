@@ -200,12 +200,10 @@ void executor::io_finished(io_status& st) noexcept {
       if (t.in_flight_.empty()) complete_task(t);
       return;
     case task_state::suspended_io:
-      if (t.awaited_io_ == &st) {  // await-one: handed straight back, no list
-        wake_task(t, success());
-        return;
-      }
       t.completed_.push_back(st);
-      if (t.waiting_any_io_ && t.awaited_io_ == nullptr) {
+      if (t.awaited_io_ == &st) {
+        wake_task(t, success());
+      } else if (t.waiting_any_io_ && t.awaited_io_ == nullptr) {
         // A cancelled wait resumes only once every CQE of the task is in.
         if (!t.cancel_requested_)
           wake_task(t, success());
@@ -237,7 +235,7 @@ void executor::cancel_all_io(task& t) noexcept {
 
 void executor::reap(io_status& st) noexcept {
   if (st.state != io_state::completed) return;
-  if (st.node.linked()) st.owner->completed_.remove(st);
+  st.owner->completed_.remove(st);
   st.state = io_state::reaped;
   st.reaped = st.owner->ex_ ? st.owner->ex_->now_ : tsc::now();
 }
