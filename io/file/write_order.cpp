@@ -6,12 +6,8 @@ namespace prio::detail {
 result<void> wait_for_io(task& t, io_status* st) noexcept {
   if (st == nullptr) return success();
   if (t.cancel_requested()) return failure(errno_error(ECANCELED));
-  // The executor wakes an await-one wait when the awaited io_status
-  // completes; st stays on t's completed list for the caller to reap.
-  t.set_awaited_io(st);
-  auto w = t.wait_stackful(task_state::suspended_io, 0);
-  t.set_awaited_io(nullptr);
-  if (!w) return w;
+  // st stays on t's completed list for the caller that initiated it to reap.
+  PRIO_TRY(wait_io(t, *st));
   if (t.cancel_requested()) return failure(errno_error(ECANCELED));
   return success();
 }

@@ -59,6 +59,45 @@ result<std::int32_t> perform(task& t, Prep&& prep,
   return detail::outcome_of(st);
 }
 
+// wait_io() suspends the stackful task t until st, an operation t initiated,
+// has completed with all its CQEs in. The completion stays on t's completed
+// list: reap it with executor::reap(st) or let suspend_until_completed_io()
+// hand it out. A cancelled task still waits while st is in flight (the
+// executor cancels st first), so st may go away afterwards. ECANCELED only
+// if st never reached the kernel.
+inline result<void> wait_io(task& t, io_status& st) noexcept {
+  if (st.done()) return success();
+  t.set_awaited_io(&st);
+  auto w = t.wait_stackful(task_state::suspended_io, 0);
+  t.set_awaited_io(nullptr);
+  if (!st.done()) return failure(w ? errno_error(ECANCELED) : w.error());
+  return success();
+}
+
+// wait_io_awaiter: co_await async_wait_io(t, st) is wait_io for a coroutine.
+class wait_io_awaiter {
+ public:
+  wait_io_awaiter(task& t, io_status& st) noexcept : t_(t), st_(st) {}
+  // Not ready while st is in flight, even in a cancelled task (see wait_io).
+  bool await_ready() const noexcept { return st_.done(); }
+  void await_suspend(std::coroutine_handle<> h) noexcept {
+    t_.set_awaited_io(&st_);
+    t_.begin_wait(task_state::suspended_io, 0, h);
+  }
+  result<void> await_resume() noexcept {
+    t_.set_awaited_io(nullptr);
+    auto w = t_.end_wait();
+    if (!st_.done()) return failure(w ? errno_error(ECANCELED) : w.error());
+    return success();
+  }
+
+ private:
+  task& t_;
+  io_status& st_;
+};
+
+inline wait_io_awaiter async_wait_io(task& t, io_status& st) noexcept { return {t, st}; }
+
 // async_initiate(): co_await it to start st from a coroutine body.
 template <class Prep>
 class initiate_awaiter {

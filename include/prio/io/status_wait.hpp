@@ -13,42 +13,10 @@
 
 namespace prio::net::detail {
 
-// wait_status() suspends the stackful task t until st, initiated by t,
-// completes. Executor thread, inside t. ECANCELED if t was cancelled before
-// st could be waited for (st stays in flight; the executor drains it).
-inline result<void> wait_status(task& t, io_status& st) noexcept {
-  if (st.done()) return success();
-  t.set_awaited_io(&st);
-  auto w = t.wait_stackful(task_state::suspended_io, 0);
-  t.set_awaited_io(nullptr);
-  if (!st.done()) return failure(w ? errno_error(ECANCELED) : w.error());
-  return success();
-}
-
-// status_awaiter: co_await status_awaiter{t, st} is wait_status for a
-// coroutine body.
-class status_awaiter {
- public:
-  status_awaiter(task& t, io_status& st) noexcept : t_(t), st_(st) {}
-  // Not ready while st is in flight, even for a cancelled task: st lives in
-  // the caller's frame, so the wait must last until its last CQE is in (the
-  // executor cancels the operation and resumes the task then).
-  bool await_ready() const noexcept { return st_.done(); }
-  void await_suspend(std::coroutine_handle<> h) noexcept {
-    t_.set_awaited_io(&st_);
-    t_.begin_wait(task_state::suspended_io, 0, h);
-  }
-  result<void> await_resume() noexcept {
-    t_.set_awaited_io(nullptr);
-    auto w = t_.end_wait();
-    if (!st_.done()) return failure(w ? errno_error(ECANCELED) : w.error());
-    return success();
-  }
-
- private:
-  task& t_;
-  io_status& st_;
-};
+// wait_status() / status_awaiter: the executor's one wait for a single
+// caller-owned operation (prio::wait_io, prio::wait_io_awaiter).
+inline result<void> wait_status(task& t, io_status& st) noexcept { return wait_io(t, st); }
+using status_awaiter = wait_io_awaiter;
 
 // deadline_after() is the tick deadline `d` from now; 0 (none) for forever.
 inline tsc::ticks deadline_after(std::chrono::nanoseconds d) noexcept {
