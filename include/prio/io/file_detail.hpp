@@ -58,26 +58,28 @@ file_features& file_features_for_test() noexcept;
 // completes, without reaping it. Bound thread, inside t.
 result<void> wait_for_io(task& t, io_status* st) noexcept;
 
-// io_wait_awaiter: the same for a coroutine body.
+// io_wait_awaiter: the same for a coroutine body (over prio::wait_io_awaiter).
 class io_wait_awaiter {
  public:
   io_wait_awaiter(task& t, io_status* st) noexcept : t_(t), st_(st) {}
-  bool await_ready() const noexcept { return st_ == nullptr || t_.cancel_requested(); }
+  bool await_ready() const noexcept {
+    return st_ == nullptr || t_.cancel_requested() || st_->done();
+  }
   void await_suspend(std::coroutine_handle<> h) noexcept {
-    t_.set_awaited_io(st_);
-    t_.begin_wait(task_state::suspended_io, 0, h);
+    suspended_ = true;
+    wait_io_awaiter(t_, *st_).await_suspend(h);
   }
   result<void> await_resume() noexcept {
     if (st_ == nullptr) return success();
-    t_.set_awaited_io(nullptr);
-    auto w = t_.end_wait();
+    if (suspended_) PRIO_TRY(wait_io_awaiter(t_, *st_).await_resume());
     if (t_.cancel_requested()) return failure(errno_error(ECANCELED));
-    return w;
+    return success();
   }
 
  private:
   task& t_;
   io_status* st_;
+  bool suspended_ = false;
 };
 
 // --- write ordering -------------------------------------------------------------
