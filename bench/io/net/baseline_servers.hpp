@@ -5,30 +5,40 @@
 // run(on_ready) serves 127.0.0.1 on the calling thread until stop().
 #pragma once
 
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
 
 namespace prio::bench {
 
-class epoll_echo {
+// stop_signal: the eventfd a baseline server's run() watches; stop() writes
+// it. run() publishes the fd once it listens and withdraws it before closing.
+class stop_signal {
  public:
-  // run() returns 0 or an errno. Any thread (it serves on it).
-  int run(const std::function<void(std::uint16_t)>& on_ready);
-  // stop() wakes run() through an eventfd. Any thread, after on_ready.
-  void stop() noexcept;
+  // stop() wakes run(). Any thread, after on_ready.
+  void stop() noexcept {
+    const int fd = stop_fd_.load();
+    if (fd >= 0) {
+      const std::uint64_t v = 1;
+      (void)!::write(fd, &v, sizeof(v));
+    }
+  }
 
- private:
+ protected:
   std::atomic<int> stop_fd_{-1};
 };
 
-class uring_echo {
+class epoll_echo : public stop_signal {
+ public:
+  // run() returns 0 or an errno. Any thread (it serves on it).
+  int run(const std::function<void(std::uint16_t)>& on_ready);
+};
+
+class uring_echo : public stop_signal {
  public:
   int run(const std::function<void(std::uint16_t)>& on_ready);
-  void stop() noexcept;
-
- private:
-  std::atomic<int> stop_fd_{-1};
 };
 
 }  // namespace prio::bench

@@ -132,12 +132,4 @@ int uring_echo::run(const std::function<void(std::uint16_t)>& on_ready) {
   return 0;
 }
 
-void uring_echo::stop() noexcept {
-  const int fd = stop_fd_.load();
-  if (fd >= 0) {
-    const std::uint64_t v = 1;
-    (void)!::write(fd, &v, sizeof(v));
-  }
-}
-
 }  // namespace prio::bench
