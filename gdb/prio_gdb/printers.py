@@ -8,15 +8,30 @@ from . import registry as reg
 from . import symbols
 
 
-class TaskPrinter:
+class _RegistryPrinter:
+    """Base of the printers that look their object up in the registry."""
+
     def __init__(self, val):
         self.val = val
 
-    def to_string(self):
+    def _lookup(self):
+        """(address of the value, Registry); raises _Unreadable."""
         addr = int(self.val.address) if self.val.address is not None else 0
         try:
-            r = reg.Registry()
+            return addr, reg.Registry()
         except (reg.RegistryError, gdb.error) as e:
+            raise _Unreadable(str(e))
+
+
+class _Unreadable(Exception):
+    pass
+
+
+class TaskPrinter(_RegistryPrinter):
+    def to_string(self):
+        try:
+            addr, r = self._lookup()
+        except _Unreadable as e:
             return "prio::task (%s)" % e
         t = next((t for t in r.tasks if t.task == addr), None)
         if t is None:
@@ -26,15 +41,11 @@ class TaskPrinter:
                 % (t.id, t.state, where, t.cpu, t.io, t.switcher, symbols.body_name(t), t.ticks))
 
 
-class ExecutorPrinter:
-    def __init__(self, val):
-        self.val = val
-
+class ExecutorPrinter(_RegistryPrinter):
     def to_string(self):
-        addr = int(self.val.address) if self.val.address is not None else 0
         try:
-            r = reg.Registry()
-        except (reg.RegistryError, gdb.error) as e:
+            addr, r = self._lookup()
+        except _Unreadable as e:
             return "prio::executor (%s)" % e
         ex = r.executors.get(addr)
         mine = [t for t in r.tasks if t.executor == addr]
