@@ -12,6 +12,7 @@
 
 #include "prio/executors/pool.hpp"
 #include "prio/executors/work_dispatcher.hpp"
+#include "../executors/exec_helpers.hpp"
 
 namespace prio::test {
 
@@ -39,18 +40,11 @@ inline std::unique_ptr<pool> make_pool(unsigned threads, unsigned ring_entries =
   return std::move(*r);
 }
 
+// make_task(cpu, k): the executor tests' make_task(k, cpu), with the pool
+// tests' defaults (run-to-completion tasks).
 inline std::unique_ptr<task> make_task(priority cpu = priority::normal,
                                        switcher_kind k = switcher_kind::none) {
-  task_options o;
-  o.switcher = k;
-  o.cpu = cpu;
-  o.stack_size = 64 * 1024;
-  auto r = task::create(o);
-  if (!r) {
-    ADD_FAILURE() << "task::create: " << r.error().message();
-    return nullptr;
-  }
-  return std::move(*r);
+  return make_task(k, cpu);
 }
 
 // eventually() polls cond (yielding) for up to 20 s: a bug shows as a failed
