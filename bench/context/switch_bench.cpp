@@ -4,9 +4,10 @@
 // coroutine resume for the coroutine switcher. main() prints the ratios.
 #include <benchmark/benchmark.h>
 
+#include "bench/common/ratio_reporter.hpp"
+
 #include <coroutine>
 #include <cstdio>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -139,52 +140,20 @@ BENCHMARK_CAPTURE(BM_prio_switch, ucontext, switcher_kind::ucontext);
 BENCHMARK_CAPTURE(BM_prio_switch, coroutine, switcher_kind::coroutine);
 BENCHMARK_CAPTURE(BM_prio_switch, none, switcher_kind::none);
 
-// ratio_reporter prints as usual and remembers each run's ns per iteration.
-class ratio_reporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs)
-      if (r.run_type == Run::RT_Iteration && !r.error_occurred)
-        ns_[r.benchmark_name()] = r.GetAdjustedRealTime() *
-                                  benchmark::GetTimeUnitMultiplier(benchmark::kNanosecond) /
-                                  benchmark::GetTimeUnitMultiplier(r.time_unit);
-    ConsoleReporter::ReportRuns(runs);
-  }
-  // print_ratios() prints each switcher against its baseline and target.
-  void print_ratios() const {
-    std::printf("\n%-28s %10s %-34s %8s %8s\n", "switcher (round trip)", "ns", "baseline", "ratio",
-                "target");
-    row("BM_prio_switch/asm", "BM_boost_fcontext", 1.0);
-    row("BM_prio_switch/asm", "BM_boost_fcontext_same_interface", 1.0);
-    row("BM_prio_switch/sjlj", "BM_boost_fcontext", 3.0);
-    row("BM_prio_switch/sjlj", "BM_boost_fcontext_same_interface", 3.0);
-    row("BM_prio_switch/ucontext", "BM_boost_fcontext", 0);
-    row("BM_prio_switch/coroutine", "BM_bare_coroutine_resume", 2.0);
-    row("BM_prio_switch/none", "BM_bare_coroutine_resume", 0);
-  }
-
- private:
-  void row(const std::string& name, const std::string& base, double target) const {
-    auto a = ns_.find(name), b = ns_.find(base);
-    if (a == ns_.end() || b == ns_.end()) {
-      std::printf("%-28s (not run, or baseline missing)\n", name.c_str());
-      return;
-    }
-    const double ratio = a->second / b->second;
-    char t[16] = "-";
-    if (target > 0) std::snprintf(t, sizeof t, "<= %.1fx", target);
-    std::printf("%-28s %10.2f %-34s %7.2fx %8s%s\n", name.c_str() + 15, a->second, base.c_str() + 3,
-                ratio, t, target > 0 && ratio > target ? "  MISSED" : "");
-  }
-  std::map<std::string, double> ns_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  ratio_reporter reporter;
+  prio::bench::ratio_reporter reporter({
+      {"BM_prio_switch/asm", "BM_boost_fcontext", 1.0},
+      {"BM_prio_switch/asm", "BM_boost_fcontext_same_interface", 1.0},
+      {"BM_prio_switch/sjlj", "BM_boost_fcontext", 3.0},
+      {"BM_prio_switch/sjlj", "BM_boost_fcontext_same_interface", 3.0},
+      {"BM_prio_switch/ucontext", "BM_boost_fcontext", 0},
+      {"BM_prio_switch/coroutine", "BM_bare_coroutine_resume", 2.0},
+      {"BM_prio_switch/none", "BM_bare_coroutine_resume", 0},
+  });
   benchmark::RunSpecifiedBenchmarks(&reporter);
   reporter.print_ratios();
   benchmark::Shutdown();
