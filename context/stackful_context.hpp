@@ -4,10 +4,13 @@
 // machine once; S supplies only the two raw switches:
 //   S::switch_in()   on the resumer's stack: save it, continue the context
 //                    (the first time: start body_loop() on the fresh stack)
-//   S::switch_out()  on the context's stack: save it, continue the resumer
+//   S::switch_out()  (context's virtual) on the context's stack: save it,
+//                    continue the resumer; once resumed, call end_suspend()
 // and calls annotate_in() / annotate_out() immediately before its jump, after
 // anything that must still be recorded against the side it leaves (TSan
-// tracks setjmp buffers per fiber).
+// tracks setjmp buffers per fiber). Without sanitizers the annotations are
+// empty and switch_out() ends in a tail call of the jump, so a resumed
+// context lands directly in the caller of suspend().
 //
 // body_loop() is the bottom frame of every stack: it runs entry(arg), stores
 // an escaping exception, marks the context finished and switches out; the
@@ -56,8 +59,8 @@ class stackful_context : public context {
     state_ = context_state::ready;
   }
 
-  // resume() and suspend() may be overridden by a switcher whose jump must sit
-  // in the function itself (setjmp); it then uses the helpers below.
+  // resume() may be overridden by a switcher whose jump must sit in the
+  // function itself (setjmp); it then uses the helpers below.
   void resume() noexcept override {
     if constexpr (requires(S& s) { s.switch_in(); }) {  // else S overrides resume()
       if (!begin_resume()) [[unlikely]]
@@ -65,14 +68,6 @@ class stackful_context : public context {
       static_cast<S*>(this)->switch_in();
       end_resume();
     }
-  }
-
-  result<void> suspend() noexcept override {
-    if (!begin_suspend()) [[unlikely]]
-      return failure(errc::cannot_suspend);
-    static_cast<S*>(this)->switch_out();
-    end_suspend();
-    return success();
   }
 
  protected:
@@ -84,13 +79,7 @@ class stackful_context : public context {
   }
   // end_resume() runs on the resumer's stack once control is back.
   [[gnu::always_inline]] void end_resume() noexcept { fiber_.after_resume(token_); }
-  // begin_suspend() checks suspend()'s precondition and marks it suspended.
-  [[gnu::always_inline]] bool begin_suspend() noexcept {
-    if (state_ != context_state::running) return false;
-    state_ = context_state::suspended;
-    return true;
-  }
-  // end_suspend() runs on the context's stack once it is resumed.
+  // end_suspend() ends S::switch_out() on the context's stack once resumed.
   [[gnu::always_inline]] void end_suspend() noexcept { fiber_.entered(); }
 
   // annotate_in() is called by S::switch_in() right before its jump.
@@ -102,8 +91,8 @@ class stackful_context : public context {
 
   // body_loop() runs on the context's own stack and never returns.
   [[noreturn]] void body_loop() noexcept {
+    fiber_.entered();
     for (;;) {
-      fiber_.entered();
       try {
         entry_(arg_);
       } catch (...) {

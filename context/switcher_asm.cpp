@@ -29,9 +29,10 @@ class asm_context final : public stackful_context<asm_context> {
     annotate_in();
     prio_ctx_swap(&resumer_sp_, context_sp_);
   }
-  void switch_out() noexcept {
+  void switch_out() noexcept final {
     annotate_out();
     prio_ctx_swap(&context_sp_, resumer_sp_);
+    end_suspend();
   }
 
   void* context_sp_;

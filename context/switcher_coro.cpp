@@ -4,7 +4,7 @@
 
 namespace prio {
 
-constinit thread_local coro_context* coro_context::current_context_ = nullptr;
+PRIO_HOT_TLS constinit thread_local coro_context* coro_context::current_context_ = nullptr;
 
 void coro_context::start(entry_fn entry, void* arg) noexcept {
   entry_ = entry;

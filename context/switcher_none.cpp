@@ -28,9 +28,6 @@ class none_context final : public context {
     state_ = context_state::finished;
   }
 
-  // suspend() always fails: there is no stack to come back to.
-  result<void> suspend() noexcept override { return failure(errc::cannot_suspend); }
-
  private:
   entry_fn entry_ = nullptr;
   void* arg_ = nullptr;

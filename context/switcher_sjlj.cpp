@@ -59,10 +59,10 @@ class sjlj_context final : public stackful_context<sjlj_context> {
   }
 
  public:
-  // resume() and suspend() hold their _setjmp themselves: a jump lands in
-  // the function that called _setjmp, and one less return after each jump
-  // is one less mispredicted return (the return stack buffer is the other
-  // side's after a jump).
+  // resume() and switch_out() hold their _setjmp themselves: a jump lands
+  // in the function that called _setjmp, and one less return after each
+  // jump is one less mispredicted return (the return stack buffer is the
+  // other side's after a jump).
   void resume() noexcept override {
     if (!begin_resume()) [[unlikely]]
       return;
@@ -77,9 +77,10 @@ class sjlj_context final : public stackful_context<sjlj_context> {
     end_resume();
   }
 
-  result<void> suspend() noexcept override {
-    if (!begin_suspend()) [[unlikely]]
-      return failure(errc::cannot_suspend);
+ private:
+  // switch_out() is suspend()'s jump, and the final one of body_loop()
+  // when a body has finished.
+  void switch_out() noexcept final {
     save_fp_control(context_fp_);
     if (_setjmp(context_jb_) == 0) {
       suspended_sp_ = __builtin_frame_address(0);
@@ -88,19 +89,6 @@ class sjlj_context final : public stackful_context<sjlj_context> {
     }
     restore_fp_control(context_fp_);
     end_suspend();
-    return success();
-  }
-
- private:
-  // switch_out() is the final switch of body_loop() when a body finished.
-  void switch_out() noexcept {
-    save_fp_control(context_fp_);
-    if (_setjmp(context_jb_) == 0) {
-      suspended_sp_ = __builtin_frame_address(0);
-      annotate_out();
-      _longjmp(resumer_jb_, 1);
-    }
-    restore_fp_control(context_fp_);
   }
 
   jmp_buf context_jb_;

@@ -41,10 +41,11 @@ class ucontext_context final : public stackful_context<ucontext_context> {
     annotate_in();
     ::swapcontext(&resumer_uc_, &context_uc_);
   }
-  void switch_out() noexcept {
+  void switch_out() noexcept final {
     suspended_sp_ = __builtin_frame_address(0);
     annotate_out();
     ::swapcontext(&context_uc_, &resumer_uc_);
+    end_suspend();
   }
 
   ucontext_t context_uc_;

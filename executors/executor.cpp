@@ -10,12 +10,13 @@
 
 #include "executors/ring_setup.hpp"
 #include "prio/executors/registry.hpp"
+#include "prio/runtime/tls.hpp"
 
 namespace prio {
 
 namespace {
-constinit thread_local executor* tl_executor = nullptr;
-constinit thread_local task* tl_task = nullptr;
+PRIO_HOT_TLS constinit thread_local executor* tl_executor = nullptr;
+PRIO_HOT_TLS constinit thread_local task* tl_task = nullptr;
 }  // namespace
 
 task* executor::task_of_timer(heap_node* n) noexcept {

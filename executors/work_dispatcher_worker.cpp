@@ -12,11 +12,12 @@
 #include <cstdio>
 
 #include "prio/executors/work_dispatcher.hpp"
+#include "prio/runtime/tls.hpp"
 
 namespace prio {
 
 namespace {
-constinit thread_local dispatch_worker* tl_worker = nullptr;
+PRIO_HOT_TLS constinit thread_local dispatch_worker* tl_worker = nullptr;
 // Work done between returns from executor::run(): each return submits the
 // SQEs the round's tasks prepared, so a high-priority task's I/O waits for
 // at most this many lower-priority slices before it reaches the kernel.

@@ -77,22 +77,23 @@ void BM_boost_fcontext(benchmark::State& state) {
 BENCHMARK(BM_boost_fcontext);
 
 // boost_context: jump_fcontext behind the same interface prio's switchers
-// have (virtual resume(), suspend() returning result<void>), to separate the
-// cost of the switch from the cost of the interface.
+// have (virtual resume(), inline suspend() over a virtual switch_out()), to
+// separate the cost of the switch from the cost of the interface.
 class boost_context final : public context {
  public:
   boost_context() : context(switcher_kind::asm_switch), stack_(new char[size]) {}
   void start(entry_fn, void*) noexcept override {
+    state_ = prio::context_state::running;
     fctx_ = bctx::make_fcontext(stack_.get() + size, size, &boost_context::loop);
     fctx_ = bctx::jump_fcontext(fctx_, this).fctx;
   }
-  void resume() noexcept override { fctx_ = bctx::jump_fcontext(fctx_, nullptr).fctx; }
-  prio::result<void> suspend() noexcept override {
-    resumer_ = bctx::jump_fcontext(resumer_, nullptr).fctx;
-    return prio::success();
+  void resume() noexcept override {
+    state_ = prio::context_state::running;
+    fctx_ = bctx::jump_fcontext(fctx_, nullptr).fctx;
   }
 
  private:
+  void switch_out() noexcept override { resumer_ = bctx::jump_fcontext(resumer_, nullptr).fctx; }
   static constexpr std::size_t size = 256 * 1024;
   static void loop(bctx::transfer_t t) {
     auto* self = static_cast<boost_context*>(t.data);

@@ -73,7 +73,14 @@ class context {
   // caller of resume(); it returns when the context is resumed again.
   // Error errc::cannot_suspend for the none and coroutine switchers (a
   // coroutine suspends with co_await) or when the context is not running.
-  virtual result<void> suspend() noexcept = 0;
+  // Inline, so the switcher's jump returns straight into the caller.
+  result<void> suspend() noexcept {
+    if (!stackful_ || state_ != context_state::running) [[unlikely]]
+      return failure(errc::cannot_suspend);
+    state_ = context_state::suspended;
+    switch_out();
+    return success();
+  }
 
   // take_exception() hands out (and clears) an exception that escaped the body.
   std::exception_ptr take_exception() noexcept { return std::exchange(exception_, nullptr); }
@@ -86,11 +93,20 @@ class context {
   virtual void* saved_sp() const noexcept { return nullptr; }
 
  protected:
-  explicit context(switcher_kind k) noexcept : kind_(k) {}
+  explicit context(switcher_kind k) noexcept
+      : kind_(k), stackful_(k != switcher_kind::none && k != switcher_kind::coroutine) {}
+
+  // switch_out() is a stackful switcher's jump back to the caller of
+  // resume(), made by suspend() once state() is suspended (and by the
+  // switcher itself when a body has finished); it returns when the context
+  // is resumed. Stackless switchers never get here.
+  virtual void switch_out() noexcept {}
+
   stack_region stack_{};
   std::exception_ptr exception_{};
   context_state state_ = context_state::idle;
   switcher_kind kind_;
+  bool stackful_;
 };
 
 // Options for creating a context. stack_size 0 means the default stack pool's

@@ -25,6 +25,7 @@
 #include <utility>
 
 #include "prio/context/context.hpp"
+#include "prio/runtime/tls.hpp"
 
 namespace prio {
 
@@ -128,8 +129,6 @@ class coro_context final : public context {
 
   void start(entry_fn entry, void* arg) noexcept override;
   void resume() noexcept override;
-  // suspend() always fails: a coroutine suspends with co_await.
-  result<void> suspend() noexcept override { return failure(errc::cannot_suspend); }
 
   // set_root() is called by entry(arg) inside resume(): the coroutine that is
   // the body. Calling thread: the one inside resume().
@@ -146,7 +145,7 @@ class coro_context final : public context {
   void launch() noexcept;
   void finish() noexcept;
 
-  static constinit thread_local coro_context* current_context_;
+  PRIO_HOT_TLS static constinit thread_local coro_context* current_context_;
 
   entry_fn entry_ = nullptr;
   void* arg_ = nullptr;
