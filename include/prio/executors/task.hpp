@@ -151,8 +151,16 @@ class task {
 
   // Internal: the generic wait used by suspension points of every layer.
   // wait_stackful() suspends a stackful task in state s until woken (with
-  // the status it was woken with); a deadline of 0 means none.
-  result<void> wait_stackful(task_state s, tsc::ticks deadline) noexcept;
+  // the status it was woken with); a deadline of 0 means none. Inline: the
+  // switch back into the task lands in the frame that waits, so no return
+  // follows it (a return right after a stack switch is always mispredicted).
+  result<void> wait_stackful(task_state s, tsc::ticks deadline) noexcept {
+    if (const std::error_code e = begin_wait_stackful(s, deadline)) [[unlikely]]
+      return failure(e);
+    if (auto r = ctx_->suspend(); !r) [[unlikely]]
+      return r;
+    return end_wait();
+  }
   // For coroutine awaitables: prepare the wait after the handle was stored.
   void begin_wait(task_state s, tsc::ticks deadline, std::coroutine_handle<> h) noexcept;
   result<void> end_wait() noexcept { return std::exchange(wake_status_, {}); }
@@ -165,6 +173,9 @@ class task {
 
   explicit task(std::unique_ptr<context> ctx, const task_options& opts) noexcept;
   static void stackful_entry(void* self);
+  // begin_wait_stackful() checks that the task may suspend now (else the
+  // error wait_stackful() returns) and registers the wait with its executor.
+  std::error_code begin_wait_stackful(task_state s, tsc::ticks deadline) noexcept;
   static void coroutine_entry(void* self);
   static co<void> coroutine_root(task& t);
   result<std::int64_t> run_stackful_body();
