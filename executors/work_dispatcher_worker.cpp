@@ -23,6 +23,9 @@ PRIO_HOT_TLS constinit thread_local dispatch_worker* tl_worker = nullptr;
 // at most this many lower-priority slices before it reaches the kernel.
 constexpr std::size_t round_items = 8;
 constexpr std::size_t max_take = 32;
+// The idle spin: pure pause loops first, then a sched_yield() every few.
+constexpr unsigned pure_spins = 64;
+constexpr unsigned yield_every = 8;
 
 void cpu_relax() noexcept {
 #if defined(__x86_64__)
@@ -161,7 +164,14 @@ result<std::size_t> dispatch_worker::run() noexcept {
         }
       }
       if (found || tsc::now() >= until) break;
-      cpu_relax();
+      // After a short pure spin, give the core away now and then: with more
+      // runnable threads than cores (the threads submitting the work among
+      // them) a spinning worker would hold a core the submitter needs.
+      // sched_yield() returns at once when nothing else wants the core.
+      if (i >= pure_spins && i % yield_every == 0)
+        std::this_thread::yield();
+      else
+        cpu_relax();
     }
     if (found || quit_requested_.load(std::memory_order_relaxed)) continue;
     // Sleep until work is handed over, a quit nudges us, or local I/O moves.
