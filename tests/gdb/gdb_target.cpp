@@ -35,7 +35,9 @@ using prio::task;
 using prio::task_state;
 
 // The kernel thread ids of executor 1's and 2's threads, for the checks.
-extern "C" volatile int prio_test_lwp[2] = {0, 0};
+extern "C" {
+volatile int prio_test_lwp[2] = {0, 0};
+}
 
 extern "C" [[gnu::noinline]] void prio_test_stop_here() {
   if (std::getenv("PRIO_TEST_SIGTRAP")) ::raise(SIGTRAP);

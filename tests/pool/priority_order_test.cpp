@@ -47,7 +47,9 @@ TEST_P(PriorityOrder, HigherLevelsDispatchedFirst) {
   ASSERT_TRUE(p->wait(30s));
   EXPECT_EQ(rec.violations.load(), 0);
   ASSERT_EQ(rec.started.size(), batch.size());
-  if (threads == 1) EXPECT_TRUE(std::is_sorted(rec.started.begin(), rec.started.end()));
+  if (threads == 1) {
+    EXPECT_TRUE(std::is_sorted(rec.started.begin(), rec.started.end()));
+  }
   for (auto& t : ts) EXPECT_EQ(t->state(), task_state::completed);
 }
 

@@ -56,7 +56,7 @@ struct pool_options {
 struct call_options {
   priority cpu = priority::normal;
   priority io = priority::normal;
-  std::optional<switcher_kind> switcher;  // default: pool_options::switcher
+  std::optional<switcher_kind> switcher = std::nullopt;  // default: pool_options::switcher
 };
 
 class pool {
