@@ -278,14 +278,14 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
       need_enter = ring_ != nullptr;
       if (++done >= max_items) break;
       if (need_enter && now_ - last_enter_ >= submit_interval_ && (unsubmitted_ != 0 || in_flight_ != 0))
-        submit_nonblocking();  // busy CPU: I/O still moves
+        submit_nonblocking(now_);  // busy CPU: I/O still moves
       continue;
     }
     // Enter the kernel only for work of ours there: SQEs to submit or
     // operations whose (deferred) completions may be waiting. The eventfd
     // wake read needs no polling: it completes only while we sleep.
     if (need_enter && (unsubmitted_ != 0 || in_flight_ != 0)) {
-      submit_nonblocking();
+      submit_nonblocking(now_);
       need_enter = false;
       continue;
     }
@@ -304,7 +304,7 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
     wait_for_events(until);
     need_enter = false;
   }
-  if (ring_ && unsubmitted_ != 0) submit_nonblocking();
+  if (ring_ && unsubmitted_ != 0) submit_nonblocking(now_);
   tl_executor = outer;
   stats_.in_run += tsc::now() - start;
   if (timed_out) return failure(errno_error(ETIME));
@@ -340,7 +340,7 @@ void executor::wait_for_events(tsc::ticks deadline) noexcept {
     sleeping_.store(false, std::memory_order_relaxed);
     return;
   }
-  const tsc::ticks t0 = tsc::now();
+  const tsc::ticks t0 = now_;  // read by run() just before
   const bool bounded = deadline != UINT64_MAX;
   const std::uint64_t ns = bounded && deadline > t0 ? tsc::to_ns(deadline - t0) : 0;
   if (ring_) {

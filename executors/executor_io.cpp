@@ -146,7 +146,6 @@ unsigned executor::reap_cqes() noexcept {
   unsigned head;
   io_uring_cqe* cqe;
   if (io_uring_cq_ready(r) == 0) return 0;
-  now_ = tsc::now();  // one clock read stamps the whole batch
   io_uring_for_each_cqe(r, head, cqe) {
     handle_cqe(cqe->user_data, cqe->res, cqe->flags);
     ++n;
@@ -252,8 +251,7 @@ void executor::arm_wake_read() noexcept {
   ++unsubmitted_;
 }
 
-void executor::submit_nonblocking() noexcept {
-  const tsc::ticks t0 = tsc::now();
+void executor::submit_nonblocking(tsc::ticks t0) noexcept {
   const unsigned n = unsubmitted_;
   int r;
   do {
@@ -284,6 +282,7 @@ void executor::drain_ring_for_shutdown() noexcept {
     __kernel_timespec ts{0, 10 * 1000 * 1000};
     io_uring_submit_and_wait_timeout(ring_.get(), &cqe, 1, &ts, nullptr);
     unsubmitted_ = 0;
+    now_ = tsc::now();
     reap_cqes();
   }
   if (in_flight_ != 0)

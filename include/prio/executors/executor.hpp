@@ -161,12 +161,18 @@ class executor {
   void queue_for_slot(task& t, io_status& st, std::chrono::nanoseconds timeout) noexcept;
   void grant_slots() noexcept;
   bool slot_available(priority p) const noexcept;
+  // reap_cqes() stamps the batch with now_: run()'s loop read the clock at
+  // most a few steps earlier (end of a slice, an enter, a spin, a sleep).
   unsigned reap_cqes() noexcept;
   void handle_cqe(std::uint64_t user_data, std::int32_t res, std::uint32_t flags) noexcept;
   void io_finished(io_status& st) noexcept;
   void cancel_all_io(task& t) noexcept;
   void arm_wake_read() noexcept;
-  void submit_nonblocking() noexcept;
+  // submit_nonblocking() enters the kernel to submit and collect without
+  // waiting; the time from `since` on counts as in io_uring. run()'s loop
+  // passes now_; callers inside task code let it read the clock.
+  void submit_nonblocking(tsc::ticks since) noexcept;
+  void submit_nonblocking() noexcept { submit_nonblocking(tsc::now()); }
   void wait_for_events(tsc::ticks deadline) noexcept;
   bool spin_for_work(tsc::ticks deadline) noexcept;
   void shutdown() noexcept;
