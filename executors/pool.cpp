@@ -7,6 +7,8 @@
 
 #include <cstdio>
 
+#include "prio/io/registered_buffers.hpp"  // the pool composes the I/O layer's buffers
+
 namespace prio {
 
 namespace {
@@ -75,13 +77,30 @@ pool::~pool() { (void)shutdown(); }
 
 void pool::thread_main(unsigned i) noexcept {
   auto w = dispatch_worker::create(*wd_, opts_.exec);
+  std::error_code error = w ? std::error_code{} : w.error();
+  // Declared after w: destroyed first, on this thread, before its executor.
+  std::unique_ptr<registered_buffers> bufs;
+  if (w && (*w)->exec().has_ring() && opts_.registered_buffers_small + opts_.registered_buffers_large != 0) {
+    registered_buffer_options bo;
+    bo.small_count = opts_.registered_buffers_small;
+    bo.large_count = opts_.registered_buffers_large;
+    if (auto b = registered_buffers::create((*w)->exec(), bo); b) {
+      bufs = std::move(*b);
+    } else {
+      error = b.error();
+      std::fprintf(stderr,
+                   "prio: pool thread %u: registering %u small + %u large buffers: %s "
+                   "(lower registered_buffers_small/_large or raise RLIMIT_MEMLOCK)\n",
+                   i, bo.small_count, bo.large_count, error.message().c_str());
+    }
+  }
   {
     std::lock_guard<std::mutex> g(start_mutex_);
-    if (!w && !start_error_) start_error_ = w.error();
+    if (error && !start_error_) start_error_ = error;
     ++started_;
     start_cv_.notify_all();
   }
-  if (!w) return;
+  if (error) return;  // w, if made, deregisters as it goes
   for (;;) {
     auto r = (*w)->run();
     if (r) continue;
@@ -89,6 +108,7 @@ void pool::thread_main(unsigned i) noexcept {
       std::fprintf(stderr, "prio: pool thread %u: run(): %s\n", i, r.error().message().c_str());
     break;
   }
+  bufs.reset();  // every task has completed: no buffer is claimed or in use
   final_stats_[i] = (*w)->exec().stats();
 }
 

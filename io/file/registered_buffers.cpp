@@ -46,6 +46,7 @@ result<std::unique_ptr<registered_buffers>> registered_buffers::create(executor&
                                                                         const registered_buffer_options& o) noexcept {
   if (!ex.has_ring()) return failure(errno_error(EOPNOTSUPP));
   if (!ex.on_bound_thread()) return failure(errc::not_on_executor);
+  if (ex.buffers_) return failure(errno_error(EBUSY));  // one table per ring
   const unsigned total = o.small_count + o.large_count;
   if (total == 0 || total > max_buffers || o.small_count > max_buffers) return failure(errno_error(EINVAL));
   std::unique_ptr<registered_buffers> p(new (std::nothrow) registered_buffers(ex));
@@ -74,6 +75,7 @@ result<std::unique_ptr<registered_buffers>> registered_buffers::create(executor&
   const int r = io_uring_register_buffers(ex.ring(), iov.data(), total);
   if (r < 0) return failure(errno_error(-r));
   p->registered_ = true;
+  ex.buffers_ = p.get();
   // Free lists pop from the back: lowest index first.
   for (unsigned i = o.small_count; i-- > 0;) p->free_[0].push_back(static_cast<std::uint16_t>(i));
   for (unsigned i = total; i-- > o.small_count;) p->free_[1].push_back(static_cast<std::uint16_t>(i));
@@ -81,6 +83,7 @@ result<std::unique_ptr<registered_buffers>> registered_buffers::create(executor&
 }
 
 registered_buffers::~registered_buffers() {
+  if (ex_.buffers_ == this) ex_.buffers_ = nullptr;
   if (registered_ && ex_.ring()) io_uring_unregister_buffers(ex_.ring());
   if (small_mem_) ::munmap(small_mem_, small_bytes_);
   if (large_mem_) ::munmap(large_mem_, large_bytes_);

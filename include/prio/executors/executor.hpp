@@ -33,6 +33,8 @@ struct io_uring_cqe;
 
 namespace prio {
 
+class registered_buffers;  // io/registered_buffers.hpp
+
 struct executor_options {
   unsigned ring_entries = 256;        // SQ entries; 0 makes a compute-only executor
   unsigned cq_entries = 0;            // 0: twice ring_entries
@@ -126,6 +128,11 @@ class executor {
   // reap() takes st, completed, off its task's completed list.
   static void reap(io_status& st) noexcept;
 
+  // buffers() is the registered_buffers made for this executor's ring
+  // (io/registered_buffers.hpp; a pool makes them from its options), or
+  // nullptr. Bound thread.
+  registered_buffers* buffers() const noexcept { return buffers_; }
+
   // --- waits of other layers (a buffer, a resource): bound thread ------------
   // A stackful task waits with t.wait_stackful(task_state::suspended_other,
   // deadline); a coroutine with co_await task::awaiter(t, suspended_other,
@@ -137,6 +144,7 @@ class executor {
 
  private:
   friend class task;
+  friend class registered_buffers;  // sets buffers_
   explicit executor(const executor_options& opts) noexcept;
   result<void> init_ring(const executor_options& opts) noexcept;
   result<void> bind_to_this_thread() noexcept;
@@ -217,6 +225,7 @@ class executor {
   std::string ring_flags_text_;
   unsigned fixed_files_ = 0;
   intrusive_list<task, &task::live_node_> live_;  // attached, not completed
+  registered_buffers* buffers_ = nullptr;
 };
 
 }  // namespace prio

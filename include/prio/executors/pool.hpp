@@ -41,7 +41,11 @@ struct pool_options {
   std::size_t stack_size = 0;    // of pooled stackful tasks; 0: the default
   bool cpu_pinning = false;      // thread i on the i-th allowed CPU
   std::chrono::microseconds spin_before_sleep{50};
-  unsigned registered_buffers_small = 64;  // for the I/O layer's buffer pools
+  // Registered (fixed) buffers each executor with a ring gets at start
+  // (io/registered_buffers.hpp; a task finds them at
+  // t.current_executor()->buffers()). Both 0: none. Registration failing
+  // (ENOMEM: the memlock limit of an unprivileged process) fails create().
+  unsigned registered_buffers_small = 64;
   unsigned registered_buffers_large = 4;
 
   // from_config() takes the pool's options out of c (default_schema() keys).

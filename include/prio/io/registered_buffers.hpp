@@ -54,11 +54,12 @@ struct registered_buffer_options {
 
 class registered_buffers {
  public:
-  // create() maps both pools and registers them with ex's ring. Bound
-  // thread of ex (errc::not_on_executor otherwise; before ex's first run()
-  // there is no bound thread yet). Errors: EOPNOTSUPP for a compute-only
-  // executor, EINVAL for zero buffers or more than 16,384, EBUSY if the ring
-  // already has buffers registered, the kernel's (ENOMEM: memlock limit).
+  // create() maps both pools and registers them with ex's ring; from then
+  // on ex.buffers() is this pool. Bound thread of ex (errc::not_on_executor
+  // otherwise; before ex's first run() there is no bound thread yet).
+  // Errors: EOPNOTSUPP for a compute-only executor, EINVAL for zero buffers
+  // or more than 16,384, EBUSY if the ring already has buffers registered,
+  // the kernel's (ENOMEM: the memlock limit of an unprivileged process).
   static result<std::unique_ptr<registered_buffers>> create(executor& ex,
                                                             const registered_buffer_options& o = {}) noexcept;
   ~registered_buffers();
