@@ -90,11 +90,16 @@ result<void> executor::attach(task& t) noexcept {
   }
   remote_count_.fetch_add(1, std::memory_order_seq_cst);
   remote_.push(t);
-  if (sleeping_.load(std::memory_order_seq_cst)) wake();
+  if (sleeping_.load(std::memory_order_seq_cst)) signal();
   return success();
 }
 
 void executor::wake() noexcept {
+  wake_requested_.store(true, std::memory_order_seq_cst);
+  if (sleeping_.load(std::memory_order_seq_cst)) signal();
+}
+
+void executor::signal() noexcept {
   if (wake_pending_.exchange(true, std::memory_order_acq_rel)) return;
   const std::uint64_t one = 1;
   ssize_t r;
@@ -290,6 +295,9 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
       continue;
     }
     if (done > 0) break;
+    if (wake_requested_.load(std::memory_order_relaxed) &&
+        wake_requested_.exchange(false, std::memory_order_acq_rel))
+      break;  // wake(): return instead of blocking
     const tsc::ticks now = now_ = tsc::now();
     if (now >= deadline) {
       timed_out = true;
@@ -318,6 +326,7 @@ bool executor::spin_for_work(tsc::ticks deadline) noexcept {
   // Poll what needs no syscall: the remote queue and the CQ ring.
   for (unsigned i = 0;; ++i) {
     if (remote_count_.load(std::memory_order_acquire) != 0) break;
+    if (wake_requested_.load(std::memory_order_relaxed)) break;
     if (ring_ && io_uring_cq_ready(ring_.get()) != 0) break;
     if ((i & 63) == 63) {
       now_ = tsc::now();
@@ -336,7 +345,7 @@ bool executor::spin_for_work(tsc::ticks deadline) noexcept {
 
 void executor::wait_for_events(tsc::ticks deadline) noexcept {
   sleeping_.store(true, std::memory_order_seq_cst);
-  if (remote_count_.load(std::memory_order_seq_cst) != 0) {
+  if (remote_count_.load(std::memory_order_seq_cst) != 0 || wake_requested_.load(std::memory_order_seq_cst)) {
     sleeping_.store(false, std::memory_order_relaxed);
     return;
   }

@@ -84,7 +84,10 @@ class executor {
   result<std::size_t> run(std::size_t max_items = SIZE_MAX,
                           std::chrono::nanoseconds timeout = forever) noexcept;
 
-  // wake() makes a blocked run() return to its loop. Any thread.
+  // wake() makes run() return: a run() blocked waiting for work returns at
+  // once with the items it has done (possibly 0, not ETIME); if none is
+  // blocked, the next run() that would block returns instead. Any thread;
+  // for a thread that loops on run() and checks a stop flag between calls.
   void wake() noexcept;
 
   executor_stats stats() const noexcept;
@@ -176,6 +179,7 @@ class executor {
   void io_finished(io_status& st) noexcept;
   void cancel_all_io(task& t) noexcept;
   void arm_wake_read() noexcept;
+  void signal() noexcept;  // ends a sleep in wait_for_events()
   // submit_nonblocking() enters the kernel to submit and collect without
   // waiting; the time from `since` on counts as in io_uring. run()'s loop
   // passes now_; callers inside task code let it read the clock.
@@ -213,7 +217,8 @@ class executor {
   // Cross-thread.
   mpsc_queue<task, &task::remote_node_> remote_;
   alignas(64) std::atomic<bool> sleeping_{false};
-  std::atomic<bool> wake_pending_{false};
+  std::atomic<bool> wake_pending_{false};  // the eventfd was written
+  std::atomic<bool> wake_requested_{false};  // wake(): run() returns
   std::atomic<std::size_t> remote_count_{0};
   int wake_fd_ = -1;                         // eventfd
   std::uint64_t wake_buf_ = 0;
