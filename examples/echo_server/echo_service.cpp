@@ -2,9 +2,12 @@
 // prio echo server.
 #include "examples/echo_server/echo_service.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <vector>
 
+#include "prio/executors/pool.hpp"
 #include "prio/io/accept_stream.hpp"
 #include "prio/io/socket.hpp"
 
@@ -46,6 +49,10 @@ co<result<std::int64_t>> serve_one_co(task& t, connection& c) {
 }  // namespace
 
 result<void> echo_service::run(const std::function<void(std::uint16_t)>& on_ready) {
+  return opts_.threads == 0 ? run_single(on_ready) : run_pool(on_ready);
+}
+
+result<void> echo_service::run_single(const std::function<void(std::uint16_t)>& on_ready) {
   executor_options eo;
   eo.ring_entries = 1024;
   eo.fixed_files = opts_.max_connections + 64;
@@ -125,6 +132,95 @@ result<void> echo_service::run(const std::function<void(std::uint16_t)>& on_read
     if (!busy) break;
     (void)ex.run(SIZE_MAX, 10ms);
   }
+  return outcome;
+}
+
+// Pool mode: the pooled task's side of a connection. Timeouts let it see
+// stop() within ~100 ms and keep a peer that stops reading from holding it.
+void echo_service::serve_adopted(task& t, int fd) noexcept {
+  auto s = net::adopt(t, fd, net::adopt_mode::transfer);  // into this executor's table
+  if (!s) {
+    ::close(fd);
+    return;
+  }
+  std::vector<std::byte> buf(opts_.buffer_size);
+  while (!stop_.load(std::memory_order_acquire)) {
+    auto n = net::recv(t, *s, buf, 0, 100ms);
+    if (!n && n.error() == std::errc::stream_timeout) continue;
+    if (!n || *n == 0) break;
+    if (!net::send_all(t, *s, std::span<const std::byte>(buf.data(), *n), 10s)) break;
+  }
+  (void)net::close(t, *s);
+}
+
+result<void> echo_service::run_pool(const std::function<void(std::uint16_t)>& on_ready) {
+  if (opts_.switcher == switcher_kind::coroutine) return failure(errno_error(EINVAL));
+  pool_options po;
+  po.threads = opts_.threads;
+  po.exec.ring_entries = 256;
+  po.exec.fixed_files = opts_.max_connections + 64;
+  po.switcher = opts_.switcher;
+  po.stack_size = 64 * 1024;
+  po.registered_buffers_small = 0;  // the echo copies through each task's own buffer
+  po.registered_buffers_large = 0;
+  auto pr = pool::create(po);
+  if (!pr) return failure(pr.error());
+  pool& workers = **pr;
+  // No fixed-file table: accepted sockets arrive as regular fds, which any
+  // pool executor can adopt.
+  executor_options eo;
+  eo.ring_entries = 256;
+  eo.fixed_files = 0;
+  auto exr = executor::create(eo);
+  if (!exr) return failure(exr.error());
+  executor& ex = **exr;
+
+  result<void> outcome = success();
+  auto acceptor = task::create({.switcher = switcher_kind::asm_switch, .stack_size = 64 * 1024});
+  if (!acceptor) return failure(acceptor.error());
+  (*acceptor)->set_body([&](task& t) -> result<std::int64_t> {
+    auto a = net::address::ipv4("127.0.0.1", opts_.port);
+    auto l = net::listen_on(t, *a, 4096);
+    if (!l) {
+      outcome = failure(l.error());
+      return failure(l.error());
+    }
+    net::socket ls = *l;
+    on_ready(net::local_address(t, ls)->port());
+    net::accept_stream stream(ls, 256);
+    while (!stop_.load(std::memory_order_acquire)) {
+      auto s = stream.next(t, 100ms);  // wakes now and then to look at stop_
+      if (!s) {
+        if (s.error() == std::errc::stream_timeout) continue;
+        outcome = failure(s.error());
+        break;
+      }
+      accepted_.fetch_add(1, std::memory_order_relaxed);
+      net::socket c = *s;
+      if (c.fd < 0 || live_.load(std::memory_order_relaxed) >= opts_.max_connections) {
+        (void)net::close(t, c);  // at capacity: refuse
+        continue;
+      }
+      live_.fetch_add(1, std::memory_order_relaxed);
+      const int fd = c.fd;
+      auto r = workers.submit([this, fd](task& pt) {
+        serve_adopted(pt, fd);
+        live_.fetch_sub(1, std::memory_order_relaxed);
+      });
+      if (!r) {
+        live_.fetch_sub(1, std::memory_order_relaxed);
+        (void)net::close(t, c);
+      }
+    }
+    (void)stream.stop(t);
+    (void)net::close(t, ls);
+    return std::int64_t{0};
+  });
+  if (auto r = ex.attach(**acceptor); !r) return r;
+  for (int i = 0; (*acceptor)->state() != task_state::completed && i < 100000000; ++i) (void)ex.run(SIZE_MAX, 100ms);
+  // Connections see stop_ within one receive timeout; then the pool stops.
+  if (auto r = workers.wait(std::chrono::seconds(30)); !r && outcome) outcome = r;
+  if (auto r = workers.shutdown(std::chrono::seconds(30)); !r && outcome) outcome = r;
   return outcome;
 }
 

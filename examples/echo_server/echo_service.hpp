@@ -1,6 +1,10 @@
 // echo_service.hpp: the prio echo server used by examples/echo_server and
-// by bench/io/net: one executor, one acceptor task on a multishot accept
-// stream, one reusable task per connection (recv, send_all back, repeat).
+// by bench/io/net: one acceptor task on a multishot accept stream, one task
+// per connection (recv, send_all back, repeat). threads == 0: everything on
+// one executor, connection tasks made up front and reused. threads > 0: the
+// acceptor's executor on the calling thread hands every connection (a
+// regular fd) to a pool of that many executor threads, where a pooled task
+// adopts it into its own ring.
 #pragma once
 
 #include <atomic>
@@ -18,6 +22,7 @@ struct echo_options {
   switcher_kind switcher = switcher_kind::asm_switch;
   unsigned max_connections = 1024;                 // tasks made up front; more are refused
   unsigned buffer_size = 4096;                     // per-connection receive buffer
+  unsigned threads = 0;                            // 0: one executor; N: a pool of N
 };
 
 class echo_service {
@@ -25,15 +30,22 @@ class echo_service {
   explicit echo_service(const echo_options& o) : opts_(o) {}
   // run() serves 127.0.0.1:port on the calling thread until stop();
   // on_ready(port) is called once it listens. Any thread (it becomes the
-  // executor's thread).
+  // acceptor executor's thread). EINVAL for the coroutine switcher with
+  // threads > 0 (a pool runs stackful callables).
   result<void> run(const std::function<void(std::uint16_t)>& on_ready);
-  // stop() makes run() return within ~100 ms (the acceptor polls the
-  // flag between accepts). Any thread.
+  // stop() makes run() return within ~100 ms (the acceptor, and in pool
+  // mode every connection, polls the flag between operations). Any thread.
   void stop() noexcept;
   std::uint64_t connections() const noexcept { return accepted_.load(std::memory_order_relaxed); }
 
  private:
+  result<void> run_single(const std::function<void(std::uint16_t)>& on_ready);
+  result<void> run_pool(const std::function<void(std::uint16_t)>& on_ready);
+  // serve_adopted() is a pool task's connection: adopt fd, echo, close.
+  void serve_adopted(task& t, int fd) noexcept;
+
   echo_options opts_;
+  std::atomic<unsigned> live_{0};  // pool mode: connections being served
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> accepted_{0};
 };

@@ -1,7 +1,9 @@
 // echo_server: a TCP echo server on 127.0.0.1 made of prio tasks, one per
-// connection, on a single executor. Bounded in time (--duration).
+// connection, on a single executor (--threads 0, the default) or on a pool
+// of N executor threads fed by an acceptor thread. Bounded in time
+// (--duration).
 //   echo_server [--port N] [--switcher asm|sjlj|ucontext|coroutine]
-//               [--duration SECONDS] [--max-connections N]
+//               [--threads N] [--duration SECONDS] [--max-connections N]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -26,7 +28,9 @@ bool parse_switcher(const char* s, prio::switcher_kind& out) {
 
 int usage() {
   std::fprintf(stderr, "usage: echo_server [--port N] [--switcher asm|sjlj|ucontext|coroutine] "
-                       "[--duration SECONDS] [--max-connections N]\n");
+                       "[--threads N] [--duration SECONDS] [--max-connections N]\n"
+                       "  --threads 0 (default): one executor; N: a pool of N executor threads\n"
+                       "  (stackful switchers only)\n");
   return 2;
 }
 
@@ -43,10 +47,12 @@ int main(int argc, char** argv) {
     if (a == "--port") o.port = static_cast<std::uint16_t>(std::atoi(v));
     else if (a == "--switcher") { if (!parse_switcher(v, o.switcher)) return usage(); }
     else if (a == "--duration") duration = std::atof(v);
+    else if (a == "--threads") o.threads = static_cast<unsigned>(std::atoi(v));
     else if (a == "--max-connections") o.max_connections = static_cast<unsigned>(std::atoi(v));
     else return usage();
   }
-  if (duration <= 0 || duration > 24 * 3600 || o.max_connections == 0) return usage();
+  if (duration <= 0 || duration > 24 * 3600 || o.max_connections == 0 || o.threads > 1024) return usage();
+  if (o.threads != 0 && o.switcher == prio::switcher_kind::coroutine) return usage();
   prio::examples::echo_service svc(o);
   std::thread timer([&] {
     std::this_thread::sleep_for(std::chrono::duration<double>(duration));  // the run's time bound
@@ -54,8 +60,9 @@ int main(int argc, char** argv) {
   });
   auto r = svc.run([&](std::uint16_t port) {
     const std::string_view k = prio::to_string(o.switcher);
-    std::printf("echo_server: listening on 127.0.0.1:%u (switcher %.*s) for %.1f s\n", port,
-                static_cast<int>(k.size()), k.data(), duration);
+    std::printf("echo_server: listening on 127.0.0.1:%u (switcher %.*s, %s) for %.1f s\n", port,
+                static_cast<int>(k.size()), k.data(),
+                o.threads ? (std::to_string(o.threads) + " pool threads").c_str() : "one executor", duration);
     std::fflush(stdout);
   });
   timer.join();
