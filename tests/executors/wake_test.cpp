@@ -28,13 +28,18 @@ TEST_P(Wake, EndsABlockedRunFromAnotherThread) {
   auto ex = make();
   std::atomic<bool> returned{false};
   result<std::size_t> r = std::size_t{99};
+  std::atomic<bool> wake_returned{false};
   executor* const e = ex.get();
   std::thread runner([&] {
     r = e->run(SIZE_MAX, std::chrono::seconds(60));
     returned.store(true);
+    // run() may return while wake() is still on its way out: the executor
+    // must outlive every call into it.
+    while (!wake_returned.load()) std::this_thread::yield();
     ex.reset();  // on its bound thread
   });
   e->wake();
+  wake_returned.store(true);
   runner.join();
   EXPECT_TRUE(returned.load());
   ASSERT_TRUE(r) << r.error().message();
@@ -77,9 +82,11 @@ TEST_P(Wake, StopsARunLoop) {
   auto ex = make();
   std::atomic<bool> stop{false};
   std::atomic<int> ran{0};
+  std::atomic<bool> wake_returned{false};
   executor* const e = ex.get();
   std::thread owner([&] {
     while (!stop.load(std::memory_order_acquire)) (void)e->run(SIZE_MAX, forever);
+    while (!wake_returned.load()) std::this_thread::yield();  // see above
     ex.reset();  // on its bound thread
   });
   auto t = make_task(switcher_kind::none);
@@ -91,6 +98,7 @@ TEST_P(Wake, StopsARunLoop) {
   while (t->state() != task_state::completed) std::this_thread::yield();
   stop.store(true, std::memory_order_release);
   e->wake();
+  wake_returned.store(true);
   owner.join();
   EXPECT_EQ(ran.load(), 1);
 }

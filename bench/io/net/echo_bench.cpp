@@ -5,12 +5,20 @@
 //
 // The server runs on its own thread and the load generator on the
 // benchmark thread: on a 2-core machine each gets a core. Counters: req/s,
-// p50/p99/p999 latency in microseconds; the prio rows add vs_epoll and
-// vs_uring, its throughput over the baselines' from the same run.
+// p50/p99/p999 latency in microseconds; srv_us/req, the server thread's CPU
+// time per echoed message (its own clock, pthread_getcpuclockid), and
+// capacity = 1 / srv_us/req, the req/s that thread could serve if the
+// generator kept up: when the generator is the bottleneck (one core each)
+// req/s cannot tell the servers apart, capacity still can. The prio rows
+// add vs_epoll / vs_uring (req/s) and cap_vs_epoll / cap_vs_uring
+// (capacity) over the baselines' from the same run.
 #include <benchmark/benchmark.h>
+#include <pthread.h>
+#include <time.h>
 
 #include <future>
 #include <map>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -25,12 +33,23 @@ using prio::examples::load_report;
 
 constexpr std::chrono::milliseconds run_time{1500};
 
-// Throughput of the baselines per (connections, size), for the prio rows.
-std::map<std::pair<int, int>, double> g_epoll, g_uring;
+// Throughput and capacity of the baselines per (connections, size), for
+// the prio rows.
+struct figures {
+  double rps = 0, capacity = 0;
+};
+std::map<std::pair<int, int>, figures> g_epoll, g_uring;
+
+// thread_cpu_seconds() reads the CPU clock of thread `th`.
+double thread_cpu_seconds(clockid_t clock) {
+  timespec ts{};
+  ::clock_gettime(clock, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
 
 // measure() starts `server` on a thread, loads it, stops it and reports.
 template <class Server>
-void measure(benchmark::State& state, Server& server, std::map<std::pair<int, int>, double>* record) {
+void measure(benchmark::State& state, Server& server, std::map<std::pair<int, int>, figures>* record) {
   const int conns = static_cast<int>(state.range(0));
   const int size = static_cast<int>(state.range(1));
   std::promise<std::uint16_t> ready;
@@ -42,10 +61,15 @@ void measure(benchmark::State& state, Server& server, std::map<std::pair<int, in
   o.message_size = static_cast<unsigned>(size);
   o.depth = 1;
   o.duration = run_time;
+  clockid_t server_clock{};
+  const bool have_clock = ::pthread_getcpuclockid(th.native_handle(), &server_clock) == 0;
   load_report rep{};
   std::error_code err;
+  double server_cpu = 0;
   for (auto _ : state) {
+    const double cpu0 = have_clock ? thread_cpu_seconds(server_clock) : 0;
     auto r = prio::examples::run_load(o);
+    server_cpu = have_clock ? thread_cpu_seconds(server_clock) - cpu0 : 0;
     if (r) rep = *r;
     else err = r.error();
     state.SetIterationTime(r ? rep.seconds : 1.0);
@@ -61,12 +85,23 @@ void measure(benchmark::State& state, Server& server, std::map<std::pair<int, in
   state.counters["p50_us"] = rep.p50_us;
   state.counters["p99_us"] = rep.p99_us;
   state.counters["p999_us"] = rep.p999_us;
+  figures f{rep.requests_per_second, 0};
+  if (server_cpu > 0 && rep.requests > 0) {
+    f.capacity = static_cast<double>(rep.requests) / server_cpu;
+    state.counters["srv_us/req"] = server_cpu * 1e6 / static_cast<double>(rep.requests);
+    state.counters["capacity"] = f.capacity;
+  }
   const auto key = std::make_pair(conns, size);
   if (record) {
-    (*record)[key] = rep.requests_per_second;
+    (*record)[key] = f;
   } else {
-    if (g_epoll.count(key)) state.counters["vs_epoll"] = rep.requests_per_second / g_epoll[key];
-    if (g_uring.count(key)) state.counters["vs_uring"] = rep.requests_per_second / g_uring[key];
+    for (auto [name, base] : {std::pair{"epoll", &g_epoll}, std::pair{"uring", &g_uring}}) {
+      auto it = base->find(key);
+      if (it == base->end()) continue;
+      state.counters[std::string("vs_") + name] = f.rps / it->second.rps;
+      if (f.capacity > 0 && it->second.capacity > 0)
+        state.counters[std::string("cap_vs_") + name] = f.capacity / it->second.capacity;
+    }
   }
 }
 
