@@ -290,9 +290,15 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
     // operations whose (deferred) completions may be waiting. The eventfd
     // wake read needs no polling: it completes only while we sleep.
     if (need_enter && (unsubmitted_ != 0 || in_flight_ != 0)) {
-      submit_nonblocking(now_);
-      need_enter = false;
-      continue;
+      const bool wait_next = done == 0 && spin_ticks_ == 0 && now_ < deadline &&
+                             !wake_requested_.load(std::memory_order_relaxed);
+      if (!wait_next) {
+        submit_nonblocking(now_);
+        need_enter = false;
+        continue;
+      }
+      // Nothing done and a wait comes next: the wait's own enter submits
+      // and collects as well, one system call instead of two.
     }
     if (done > 0) break;
     if (wake_requested_.load(std::memory_order_relaxed) &&
