@@ -24,10 +24,19 @@ result<void> check_dio(const file& f, const void* addr, std::size_t len, std::ui
   return success();
 }
 
+// punt_to_async() says whether this SQE gets IOSQE_ASYNC (tests only).
+bool punt_to_async() noexcept {
+  const unsigned every = detail::features().async_every;
+  if (every == 0) [[likely]]
+    return false;
+  thread_local unsigned n = 0;
+  return ++n % every == 0;
+}
+
 prep_rw make_prep(const task& t, const file& f, std::uint8_t op, const void* addr, std::size_t len,
                   std::uint64_t off, std::uint16_t buf_index = 0) noexcept {
   return prep_rw{op, f.fixed(), f.index(), addr, static_cast<std::uint32_t>(len), off, buf_index,
-                 detail::kernel_ioprio(t.io_priority())};
+                 detail::kernel_ioprio(t.io_priority()), punt_to_async()};
 }
 
 result<prep_rw> rw(const task& t, const file& f, std::uint8_t op, const void* buf, std::size_t len,

@@ -47,6 +47,11 @@ struct file_features {
   bool fallocate = false, sync_file_range = false, fsync = false;
   bool unlinkat = false, renameat = false, mkdirat = false;
   bool ftruncate = false, fixed_fd_install = false, read_write = false;
+  // Tests only: IOSQE_ASYNC on every n-th read/write SQE of a thread (0:
+  // never). Punted operations run on io-wq workers while the others run
+  // inline, so the kernel completes them out of order: what the write-order
+  // guarantee has to withstand.
+  unsigned async_every = 0;
 };
 const file_features& features() noexcept;
 // file_features_for_test() is the same record, writable (tests only, before
