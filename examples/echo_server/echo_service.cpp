@@ -2,6 +2,7 @@
 // prio echo server.
 #include "examples/echo_server/echo_service.hpp"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -135,22 +136,34 @@ result<void> echo_service::run_single(const std::function<void(std::uint16_t)>& 
   return outcome;
 }
 
-// Pool mode: the pooled task's side of a connection. Timeouts let it see
-// stop() within ~100 ms and keep a peer that stops reading from holding it.
+// Pool mode: the pooled task's side of a connection. The fd stays open
+// next to the slot (share) so that stop() can shut it down from any thread.
 void echo_service::serve_adopted(task& t, int fd) noexcept {
-  auto s = net::adopt(t, fd, net::adopt_mode::transfer);  // into this executor's table
+  auto s = net::adopt(t, fd, net::adopt_mode::share);  // into this executor's table
   if (!s) {
+    remove_live(fd);
     ::close(fd);
     return;
   }
   std::vector<std::byte> buf(opts_.buffer_size);
-  while (!stop_.load(std::memory_order_acquire)) {
-    auto n = net::recv(t, *s, buf, 0, 100ms);
-    if (!n && n.error() == std::errc::stream_timeout) continue;
+  for (;;) {
+    auto n = net::recv(t, *s, buf);
     if (!n || *n == 0) break;
-    if (!net::send_all(t, *s, std::span<const std::byte>(buf.data(), *n), 10s)) break;
+    if (!net::send_all(t, *s, std::span<const std::byte>(buf.data(), *n))) break;
   }
+  remove_live(fd);  // before the fd closes: stop() must not shut down a reused number
   (void)net::close(t, *s);
+}
+
+bool echo_service::add_live(int fd) {
+  std::lock_guard<std::mutex> g(live_mutex_);
+  if (stop_.load(std::memory_order_acquire) || live_.size() >= opts_.max_connections) return false;
+  return live_.insert(fd).second;
+}
+
+void echo_service::remove_live(int fd) noexcept {
+  std::lock_guard<std::mutex> g(live_mutex_);
+  live_.erase(fd);
 }
 
 result<void> echo_service::run_pool(const std::function<void(std::uint16_t)>& on_ready) {
@@ -197,18 +210,18 @@ result<void> echo_service::run_pool(const std::function<void(std::uint16_t)>& on
       }
       accepted_.fetch_add(1, std::memory_order_relaxed);
       net::socket c = *s;
-      if (c.fd < 0 || live_.load(std::memory_order_relaxed) >= opts_.max_connections) {
-        (void)net::close(t, c);  // at capacity: refuse
+      bool added = false;
+      try {
+        added = c.fd >= 0 && add_live(c.fd);
+      } catch (const std::bad_alloc&) {
+      }
+      if (!added) {
+        (void)net::close(t, c);  // at capacity or stopping: refuse
         continue;
       }
-      live_.fetch_add(1, std::memory_order_relaxed);
       const int fd = c.fd;
-      auto r = workers.submit([this, fd](task& pt) {
-        serve_adopted(pt, fd);
-        live_.fetch_sub(1, std::memory_order_relaxed);
-      });
-      if (!r) {
-        live_.fetch_sub(1, std::memory_order_relaxed);
+      if (!workers.submit([this, fd](task& pt) { serve_adopted(pt, fd); })) {
+        remove_live(fd);
         (void)net::close(t, c);
       }
     }
@@ -218,7 +231,7 @@ result<void> echo_service::run_pool(const std::function<void(std::uint16_t)>& on
   });
   if (auto r = ex.attach(**acceptor); !r) return r;
   for (int i = 0; (*acceptor)->state() != task_state::completed && i < 100000000; ++i) (void)ex.run(SIZE_MAX, 100ms);
-  // Connections see stop_ within one receive timeout; then the pool stops.
+  // stop() shut the connections down; their tasks finish, then the pool stops.
   if (auto r = workers.wait(std::chrono::seconds(30)); !r && outcome) outcome = r;
   if (auto r = workers.shutdown(std::chrono::seconds(30)); !r && outcome) outcome = r;
   return outcome;
@@ -226,6 +239,10 @@ result<void> echo_service::run_pool(const std::function<void(std::uint16_t)>& on
 
 void echo_service::stop() noexcept {
   stop_.store(true, std::memory_order_release);
+  // Pool mode: end every connection's receive (or send) now. Their tasks
+  // take their fds out of live_ before closing them.
+  std::lock_guard<std::mutex> g(live_mutex_);
+  for (int fd : live_) ::shutdown(fd, SHUT_RDWR);
 }
 
 }  // namespace prio::examples

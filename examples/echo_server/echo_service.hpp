@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <unordered_set>
 
 #include "prio/executors/executor.hpp"
 #include "prio/runtime/result.hpp"
@@ -33,8 +35,9 @@ class echo_service {
   // acceptor executor's thread). EINVAL for the coroutine switcher with
   // threads > 0 (a pool runs stackful callables).
   result<void> run(const std::function<void(std::uint16_t)>& on_ready);
-  // stop() makes run() return within ~100 ms (the acceptor, and in pool
-  // mode every connection, polls the flag between operations). Any thread.
+  // stop() makes run() return within ~100 ms (the acceptor polls the flag
+  // between accepts; in pool mode stop() also shuts every connection down,
+  // which ends its task's receive or send). Any thread.
   void stop() noexcept;
   std::uint64_t connections() const noexcept { return accepted_.load(std::memory_order_relaxed); }
 
@@ -43,9 +46,13 @@ class echo_service {
   result<void> run_pool(const std::function<void(std::uint16_t)>& on_ready);
   // serve_adopted() is a pool task's connection: adopt fd, echo, close.
   void serve_adopted(task& t, int fd) noexcept;
+  // Pool mode: the fds of the connections being served, for stop().
+  bool add_live(int fd);
+  void remove_live(int fd) noexcept;
 
   echo_options opts_;
-  std::atomic<unsigned> live_{0};  // pool mode: connections being served
+  std::mutex live_mutex_;
+  std::unordered_set<int> live_;  // pool mode, under live_mutex_
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> accepted_{0};
 };
