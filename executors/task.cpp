@@ -127,17 +127,22 @@ void task::coroutine_entry(void* self) {
 
 // --- suspension points -------------------------------------------------------
 
-std::error_code task::begin_wait_stackful(task_state s, tsc::ticks deadline) noexcept {
+task::wait_refusal task::begin_wait_stackful(task_state s, tsc::ticks deadline) noexcept {
   const switcher_kind k = ctx_->kind();
-  if (k == switcher_kind::none || k == switcher_kind::coroutine) return errc::cannot_suspend;
-  if (!ex_ || state() != task_state::running) return errc::cannot_suspend;
+  if (k == switcher_kind::none || k == switcher_kind::coroutine) return wait_refusal::cannot_suspend;
+  if (!ex_ || state() != task_state::running) return wait_refusal::cannot_suspend;
   // A cancelled task does not wait any more, except for an operation of its
   // own still in flight: that wait lasts until the operation (cancelled by
   // the executor) has delivered its last CQE, so its io_status may go away.
   const bool draining = s == task_state::suspended_io && awaited_io_ && !awaited_io_->done();
-  if (cancel_requested_ && !draining) return errno_error(ECANCELED);
+  if (cancel_requested_ && !draining) return wait_refusal::cancelled;
   ex_->start_wait(*this, s, deadline);
-  return {};
+  return wait_refusal::none;
+}
+
+result<void> task::refused(wait_refusal w) noexcept {
+  if (w == wait_refusal::cancelled) return failure(errno_error(ECANCELED));
+  return failure(errc::cannot_suspend);
 }
 
 void task::begin_wait(task_state s, tsc::ticks deadline, std::coroutine_handle<> h) noexcept {

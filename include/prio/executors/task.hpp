@@ -155,8 +155,8 @@ class task {
   // switch back into the task lands in the frame that waits, so no return
   // follows it (a return right after a stack switch is always mispredicted).
   result<void> wait_stackful(task_state s, tsc::ticks deadline) noexcept {
-    if (const std::error_code e = begin_wait_stackful(s, deadline)) [[unlikely]]
-      return failure(e);
+    if (const wait_refusal w = begin_wait_stackful(s, deadline); w != wait_refusal::none) [[unlikely]]
+      return refused(w);
     if (auto r = ctx_->suspend(); !r) [[unlikely]]
       return r;
     return end_wait();
@@ -173,9 +173,13 @@ class task {
 
   explicit task(std::unique_ptr<context> ctx, const task_options& opts) noexcept;
   static void stackful_entry(void* self);
-  // begin_wait_stackful() checks that the task may suspend now (else the
-  // error wait_stackful() returns) and registers the wait with its executor.
-  std::error_code begin_wait_stackful(task_state s, tsc::ticks deadline) noexcept;
+  // begin_wait_stackful() checks that the task may suspend now and, if so,
+  // registers the wait with its executor (none); refused() is the error of
+  // a refusal. An enum, not an error_code: a default std::error_code is an
+  // out-of-line call, and this runs on every wait.
+  enum class wait_refusal : std::uint8_t { none, cannot_suspend, cancelled };
+  wait_refusal begin_wait_stackful(task_state s, tsc::ticks deadline) noexcept;
+  static result<void> refused(wait_refusal w) noexcept;
   static void coroutine_entry(void* self);
   static co<void> coroutine_root(task& t);
   result<std::int64_t> run_stackful_body();
