@@ -47,6 +47,47 @@ co<result<std::int64_t>> serve_one_co(task& t, connection& c) {
   co_return std::int64_t{0};
 }
 
+// accept_loop() listens on 127.0.0.1:port from an acceptor task on ex,
+// calls on_ready(port), and gives every accepted socket to hand_over (which
+// closes what it refuses) until stop is set; it runs ex until the acceptor
+// has finished and returns the acceptor's error, if any.
+result<void> accept_loop(executor& ex, std::uint16_t port, const std::atomic<bool>& stop,
+                         std::atomic<std::uint64_t>& accepted,
+                         const std::function<void(std::uint16_t)>& on_ready,
+                         const std::function<void(task&, net::socket)>& hand_over) {
+  result<void> outcome = success();
+  auto acceptor = task::create({.switcher = switcher_kind::asm_switch, .stack_size = 64 * 1024});
+  if (!acceptor) return failure(acceptor.error());
+  (*acceptor)->set_body([&](task& t) -> result<std::int64_t> {
+    auto a = net::address::ipv4("127.0.0.1", port);
+    auto l = net::listen_on(t, *a, 4096);
+    if (!l) {
+      outcome = failure(l.error());
+      return failure(l.error());
+    }
+    net::socket ls = *l;
+    on_ready(net::local_address(t, ls)->port());
+    net::accept_stream stream(ls, 256);
+    while (!stop.load(std::memory_order_acquire)) {
+      auto s = stream.next(t, 100ms);  // wakes now and then to look at stop
+      if (!s) {
+        if (s.error() == std::errc::stream_timeout) continue;
+        outcome = failure(s.error());
+        break;
+      }
+      accepted.fetch_add(1, std::memory_order_relaxed);
+      hand_over(t, *s);
+    }
+    (void)stream.stop(t);
+    (void)net::close(t, ls);
+    return std::int64_t{0};
+  });
+  if (auto r = ex.attach(**acceptor); !r) return r;
+  // Serve until stop; the acceptor notices within 100 ms.
+  for (int i = 0; (*acceptor)->state() != task_state::completed && i < 100000000; ++i) (void)ex.run(SIZE_MAX, 100ms);
+  return outcome;
+}
+
 }  // namespace
 
 result<void> echo_service::run(const std::function<void(std::uint16_t)>& on_ready) {
@@ -86,44 +127,16 @@ result<void> echo_service::run_single(const std::function<void(std::uint16_t)>& 
     free_list = &c;
   }
 
-  result<void> outcome = success();
-  auto acceptor = task::create({.switcher = switcher_kind::asm_switch, .stack_size = 64 * 1024});
-  if (!acceptor) return failure(acceptor.error());
-  (*acceptor)->set_body([&](task& t) -> result<std::int64_t> {
-    auto a = net::address::ipv4("127.0.0.1", opts_.port);
-    auto l = net::listen_on(t, *a, 4096);
-    if (!l) {
-      outcome = failure(l.error());
-      return failure(l.error());
+  auto outcome = accept_loop(ex, opts_.port, stop_, accepted_, on_ready, [&](task& t, net::socket s) {
+    connection* c = free_list;
+    if (!c) {  // at capacity: refuse
+      (void)net::close(t, s);
+      return;
     }
-    net::socket ls = *l;
-    on_ready(net::local_address(t, ls)->port());
-    net::accept_stream stream(ls, 256);
-    while (!stop_.load(std::memory_order_acquire)) {
-      auto s = stream.next(t, 100ms);  // wakes now and then to look at stop_
-      if (!s) {
-        if (s.error() == std::errc::stream_timeout) continue;
-        outcome = failure(s.error());
-        break;
-      }
-      accepted_.fetch_add(1, std::memory_order_relaxed);
-      connection* c = free_list;
-      if (!c) {  // at capacity: refuse
-        net::socket x = *s;
-        (void)net::close(t, x);
-        continue;
-      }
-      free_list = c->next_free;
-      c->s = *s;
-      (void)t.current_executor()->attach(*c->t);
-    }
-    (void)stream.stop(t);
-    (void)net::close(t, ls);
-    return std::int64_t{0};
+    free_list = c->next_free;
+    c->s = s;
+    (void)t.current_executor()->attach(*c->t);
   });
-  if (auto r = ex.attach(**acceptor); !r) return r;
-  // Serve until stop(); the acceptor notices within 100 ms.
-  for (int i = 0; (*acceptor)->state() != task_state::completed && i < 100000000; ++i) (void)ex.run(SIZE_MAX, 100ms);
   // Connections still open are cancelled (their sockets close with the ring).
   for (auto& c : conns)
     if (c.t->state() != task_state::idle && c.t->state() != task_state::completed) (void)c.t->cancel();
@@ -188,49 +201,22 @@ result<void> echo_service::run_pool(const std::function<void(std::uint16_t)>& on
   if (!exr) return failure(exr.error());
   executor& ex = **exr;
 
-  result<void> outcome = success();
-  auto acceptor = task::create({.switcher = switcher_kind::asm_switch, .stack_size = 64 * 1024});
-  if (!acceptor) return failure(acceptor.error());
-  (*acceptor)->set_body([&](task& t) -> result<std::int64_t> {
-    auto a = net::address::ipv4("127.0.0.1", opts_.port);
-    auto l = net::listen_on(t, *a, 4096);
-    if (!l) {
-      outcome = failure(l.error());
-      return failure(l.error());
+  auto outcome = accept_loop(ex, opts_.port, stop_, accepted_, on_ready, [&](task& t, net::socket s) {
+    bool added = false;
+    try {
+      added = s.fd >= 0 && add_live(s.fd);
+    } catch (const std::bad_alloc&) {
     }
-    net::socket ls = *l;
-    on_ready(net::local_address(t, ls)->port());
-    net::accept_stream stream(ls, 256);
-    while (!stop_.load(std::memory_order_acquire)) {
-      auto s = stream.next(t, 100ms);  // wakes now and then to look at stop_
-      if (!s) {
-        if (s.error() == std::errc::stream_timeout) continue;
-        outcome = failure(s.error());
-        break;
-      }
-      accepted_.fetch_add(1, std::memory_order_relaxed);
-      net::socket c = *s;
-      bool added = false;
-      try {
-        added = c.fd >= 0 && add_live(c.fd);
-      } catch (const std::bad_alloc&) {
-      }
-      if (!added) {
-        (void)net::close(t, c);  // at capacity or stopping: refuse
-        continue;
-      }
-      const int fd = c.fd;
-      if (!workers.submit([this, fd](task& pt) { serve_adopted(pt, fd); })) {
-        remove_live(fd);
-        (void)net::close(t, c);
-      }
+    if (!added) {
+      (void)net::close(t, s);  // at capacity or stopping: refuse
+      return;
     }
-    (void)stream.stop(t);
-    (void)net::close(t, ls);
-    return std::int64_t{0};
+    const int fd = s.fd;
+    if (!workers.submit([this, fd](task& pt) { serve_adopted(pt, fd); })) {
+      remove_live(fd);
+      (void)net::close(t, s);
+    }
   });
-  if (auto r = ex.attach(**acceptor); !r) return r;
-  for (int i = 0; (*acceptor)->state() != task_state::completed && i < 100000000; ++i) (void)ex.run(SIZE_MAX, 100ms);
   // stop() shut the connections down; their tasks finish, then the pool stops.
   if (auto r = workers.wait(std::chrono::seconds(30)); !r && outcome) outcome = r;
   if (auto r = workers.shutdown(std::chrono::seconds(30)); !r && outcome) outcome = r;
