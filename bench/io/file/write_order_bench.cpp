@@ -7,18 +7,17 @@
 // buffered and O_DIRECT. One iteration = one completed write.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
-#include <liburing.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "bench_file.hpp"
-#include "prio/io/file_rw.hpp"
+#include "qd_loops.hpp"
 
 namespace {
 
@@ -56,23 +55,6 @@ void drop_cache() {
   ::close(fd);
 }
 
-std::vector<std::uint64_t> offsets() {
-  std::vector<std::uint64_t> v(n_offsets);
-  std::uint64_t x = 0x2545f4914f6cdd1dull;
-  for (auto& o : v) o = ((x ^= x << 13, x ^= x >> 7, x ^= x << 17) % (file_bytes / 4096)) * 4096;
-  return v;
-}
-
-struct buffers {
-  explicit buffers(unsigned n) {
-    if (::posix_memalign(&mem, 4096, std::size_t{n} * 4096) != 0) std::abort();
-    std::memset(mem, 0x5a, std::size_t{n} * 4096);
-  }
-  ~buffers() { std::free(mem); }
-  char* at(unsigned i) const { return static_cast<char*>(mem) + std::size_t{i} * 4096; }
-  void* mem = nullptr;
-};
-
 prio::result<prio::file> open_target(prio::task& t, bool direct) {
   return prio::open_file(t, AT_FDCWD, g_path.c_str(), prio::open_how_of(O_WRONLY | (direct ? O_DIRECT : 0)));
 }
@@ -80,47 +62,8 @@ prio::result<prio::file> open_target(prio::task& t, bool direct) {
 // One task, qd writes initiated: ordered, so one in the kernel at a time.
 void BM_prio_one_task(benchmark::State& state) {
   drop_cache();
-  const unsigned qd = static_cast<unsigned>(state.range(0));
-  const bool direct = state.range(1) != 0;
-  auto ex = prio::executor::create({.ring_entries = 256}).value();
-  auto t = prio::task::create({.switcher = prio::switcher_kind::asm_switch}).value();
-  const auto offs = offsets();
-  buffers bufs(qd);
-  std::vector<prio::io_status> st(qd);
-  std::string error;
-  struct ctx_t {
-    benchmark::State& state;
-    unsigned qd;
-    bool direct;
-    const std::vector<std::uint64_t>& offs;
-    buffers& bufs;
-    std::vector<prio::io_status>& st;
-    std::string& error;
-  } ctx{state, qd, direct, offs, bufs, st, error};
-  t->set_body([c = &ctx](prio::task& tk) -> prio::result<std::int64_t> {
-    auto& [state, qd, direct, offs, bufs, st, error] = *c;
-    auto f = open_target(tk, direct);
-    if (!f) return prio::failure(f.error());
-    std::size_t next = 0;
-    for (unsigned i = 0; i < qd; ++i)
-      PRIO_TRY(prio::initiate_write(tk, st[i], *f, bufs.at(i), 4096, offs[next++ % n_offsets]));
-    for (auto _ : state) {
-      auto d = tk.suspend_until_completed_io();
-      if (!d || !*d || (*d)->res != 4096) {
-        error = "write failed";
-        break;
-      }
-      const auto i = static_cast<unsigned>(*d - st.data());
-      PRIO_TRY(prio::initiate_write(tk, st[i], *f, bufs.at(i), 4096, offs[next++ % n_offsets]));
-    }
-    while (auto d = tk.suspend_until_completed_io()) if (!*d) break;  // drain
-    return prio::close_file(tk, *f) ? 0 : -1;
-  });
-  if (!ex->attach(*t)) std::abort();
-  while (t->state() != prio::task_state::completed) (void)ex->run();
-  if (!t->outcome()) state.SkipWithError(t->outcome().error().message().c_str());
-  if (!error.empty()) state.SkipWithError(error.c_str());
-  state.SetItemsProcessed(state.iterations());
+  prio::bench::prio_qd_loop(state, g_path, prio::bench::file_op::write, static_cast<unsigned>(state.range(0)),
+                            state.range(1) != 0, prio::bench::random_offsets(n_offsets, file_bytes));
 }
 
 // qd tasks, one write at a time each: not ordered among themselves.
@@ -129,15 +72,15 @@ void BM_prio_many_tasks(benchmark::State& state) {
   const unsigned qd = static_cast<unsigned>(state.range(0));
   const bool direct = state.range(1) != 0;
   auto ex = prio::executor::create({.ring_entries = 256}).value();
-  const auto offs = offsets();
-  buffers bufs(qd);
+  const auto offs = prio::bench::random_offsets(n_offsets, file_bytes);
+  prio::bench::aligned_buffers bufs(qd);
   struct shared_t {
     bool direct;
     bool stop = false;
     std::uint64_t writes = 0;
     std::string error;
     const std::vector<std::uint64_t>* offs;
-    buffers* bufs;
+    prio::bench::aligned_buffers* bufs;
     prio::file f;  // one open file, written by every task
   } sh{direct, false, 0, {}, &offs, &bufs, {}};
   auto opener = prio::task::create({.switcher = prio::switcher_kind::asm_switch}).value();
@@ -201,49 +144,8 @@ void BM_prio_many_tasks(benchmark::State& state) {
 // The baseline: qd writes in flight on a raw ring set up like the executor's.
 void BM_liburing(benchmark::State& state) {
   drop_cache();
-  const unsigned qd = static_cast<unsigned>(state.range(0));
-  const bool direct = state.range(1) != 0;
-  io_uring ring;
-  io_uring_params p{};
-  p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL;
-  if (io_uring_queue_init_params(256, &ring, &p) != 0) {
-    state.SkipWithError("io_uring_queue_init_params");
-    return;
-  }
-  int fd = ::open(g_path.c_str(), O_WRONLY | O_CLOEXEC | (direct ? O_DIRECT : 0));
-  io_uring_register_files(&ring, &fd, 1);
-  const auto offs = offsets();
-  buffers bufs(qd);
-  std::size_t next = 0;
-  auto queue = [&](unsigned i) {
-    io_uring_sqe* s = io_uring_get_sqe(&ring);
-    io_uring_prep_write(s, 0, bufs.at(i), 4096, offs[next++ % n_offsets]);
-    s->flags |= IOSQE_FIXED_FILE;
-    io_uring_sqe_set_data64(s, i);
-  };
-  for (unsigned i = 0; i < qd; ++i) queue(i);
-  unsigned ready = 0;
-  io_uring_cqe* cqe;
-  for (auto _ : state) {
-    if (ready == 0) {
-      io_uring_submit_and_wait(&ring, 1);
-      ready = io_uring_cq_ready(&ring);
-    }
-    io_uring_peek_cqe(&ring, &cqe);
-    if (cqe->res != 4096) {
-      state.SkipWithError("write failed");
-      break;
-    }
-    const auto i = static_cast<unsigned>(cqe->user_data);
-    io_uring_cqe_seen(&ring, cqe);
-    --ready;
-    queue(i);
-  }
-  io_uring_submit(&ring);
-  for (unsigned n = qd; n > 0 && io_uring_wait_cqe(&ring, &cqe) == 0; --n) io_uring_cqe_seen(&ring, cqe);
-  io_uring_queue_exit(&ring);
-  ::close(fd);
-  state.SetItemsProcessed(state.iterations());
+  prio::bench::raw_qd_loop(state, g_path, prio::bench::file_op::write, static_cast<unsigned>(state.range(0)),
+                           state.range(1) != 0, prio::bench::random_offsets(n_offsets, file_bytes));
 }
 
 void depths(benchmark::internal::Benchmark* b) {
