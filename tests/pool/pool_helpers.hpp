@@ -25,19 +25,30 @@ inline std::string threads_name(const ::testing::TestParamInfo<unsigned>& i) {
   return std::to_string(i.param) + "threads";
 }
 
-inline std::unique_ptr<pool> make_pool(unsigned threads, unsigned ring_entries = 64,
-                                       std::chrono::microseconds spin = 20us) {
+// pool_test_options() are the options every pool test starts from.
+inline pool_options pool_test_options(unsigned threads, unsigned ring_entries = 64,
+                                      std::chrono::microseconds spin = 20us) {
   pool_options o;
   o.threads = threads;
   o.exec.ring_entries = ring_entries;
   o.stack_size = 64 * 1024;
   o.spin_before_sleep = spin;
+  return o;
+}
+
+// make_pool() creates a pool, or records a failure and returns nullptr.
+inline std::unique_ptr<pool> make_pool(const pool_options& o) {
   auto r = pool::create(o);
   if (!r) {
     ADD_FAILURE() << "pool::create: " << r.error().message();
     return nullptr;
   }
   return std::move(*r);
+}
+
+inline std::unique_ptr<pool> make_pool(unsigned threads, unsigned ring_entries = 64,
+                                       std::chrono::microseconds spin = 20us) {
+  return make_pool(pool_test_options(threads, ring_entries, spin));
 }
 
 // make_task(cpu, k): the executor tests' make_task(k, cpu), with the pool

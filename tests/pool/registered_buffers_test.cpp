@@ -17,19 +17,10 @@ namespace {
 
 std::unique_ptr<pool> make_buffer_pool(unsigned threads, unsigned ring_entries, unsigned small,
                                        unsigned large) {
-  pool_options o;
-  o.threads = threads;
-  o.exec.ring_entries = ring_entries;
-  o.stack_size = 64 * 1024;
-  o.spin_before_sleep = 20us;
+  pool_options o = pool_test_options(threads, ring_entries);
   o.registered_buffers_small = small;
   o.registered_buffers_large = large;
-  auto r = pool::create(o);
-  if (!r) {
-    ADD_FAILURE() << "pool::create: " << r.error().message();
-    return nullptr;
-  }
-  return std::move(*r);
+  return make_pool(o);
 }
 
 class PoolBuffers : public ::testing::TestWithParam<unsigned> {};
