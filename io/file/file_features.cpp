@@ -48,6 +48,7 @@ bool probe_rt_permitted() noexcept {
 
 const file_features& features() noexcept { return the_features(); }
 file_features& file_features_for_test() noexcept { return the_features(); }
+unsigned test_async_every = 0;
 
 bool rt_ioprio_permitted() noexcept {
   static const bool permitted = probe_rt_permitted();

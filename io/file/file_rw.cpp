@@ -26,7 +26,7 @@ result<void> check_dio(const file& f, const void* addr, std::size_t len, std::ui
 
 // punt_to_async() says whether this SQE gets IOSQE_ASYNC (tests only).
 bool punt_to_async() noexcept {
-  const unsigned every = detail::features().async_every;
+  const unsigned every = detail::test_async_every;
   if (every == 0) [[likely]]
     return false;
   thread_local unsigned n = 0;

@@ -20,7 +20,7 @@ struct prep_rw {
   std::uint64_t off;
   std::uint16_t buf_index;
   std::uint16_t ioprio;
-  bool async = false;  // IOSQE_ASYNC (file_features::async_every, tests)
+  bool async = false;  // IOSQE_ASYNC (detail::test_async_every, tests)
   void operator()(io_uring_sqe* sqe) const noexcept {
     io_uring_prep_rw(opcode, sqe, fd, addr, len, off);
     if (fixed_file) sqe->flags |= IOSQE_FIXED_FILE;

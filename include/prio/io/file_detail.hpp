@@ -47,16 +47,19 @@ struct file_features {
   bool fallocate = false, sync_file_range = false, fsync = false;
   bool unlinkat = false, renameat = false, mkdirat = false;
   bool ftruncate = false, fixed_fd_install = false, read_write = false;
-  // Tests only: IOSQE_ASYNC on every n-th read/write SQE of a thread (0:
-  // never). Punted operations run on io-wq workers while the others run
-  // inline, so the kernel completes them out of order: what the write-order
-  // guarantee has to withstand.
-  unsigned async_every = 0;
 };
 const file_features& features() noexcept;
 // file_features_for_test() is the same record, writable (tests only, before
 // any operation runs or between runs on the executor's thread).
 file_features& file_features_for_test() noexcept;
+
+// Tests only: IOSQE_ASYNC on every n-th read/write SQE of a thread (0:
+// never). Punted operations run on io-wq workers while the others run
+// inline, so the kernel completes them out of order: what the write-order
+// guarantee has to withstand. A plain variable, not a file_features field:
+// every read and write looks at it, and the features record sits behind a
+// function call.
+extern unsigned test_async_every;
 
 // --- waits ---------------------------------------------------------------------
 // wait_for_io() suspends the stackful task t until st (its own, in flight)

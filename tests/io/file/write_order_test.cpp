@@ -23,13 +23,13 @@ std::string expected_region(int k) {
   return r;
 }
 
-// async_every: file_features::async_every for this run (restored after).
+// async_every: detail::test_async_every for this run (restored after).
 void writes_land_in_order(switcher_kind kind, unsigned async_every = 0) {
   struct restore {
-    unsigned saved = detail::file_features_for_test().async_every;
-    ~restore() { detail::file_features_for_test().async_every = saved; }
+    unsigned saved = detail::test_async_every;
+    ~restore() { detail::test_async_every = saved; }
   } guard;
-  detail::file_features_for_test().async_every = async_every;
+  detail::test_async_every = async_every;
   scratch_dir dir;
   auto ex = make_executor(executor_options{.ring_entries = 8});
   ASSERT_TRUE(ex);
