@@ -88,14 +88,20 @@ struct mode {
   switcher_kind switcher;
 };
 
-class EchoService : public ::testing::TestWithParam<mode> {};
+class EchoService : public ::testing::TestWithParam<mode> {
+ protected:
+  // options() are the service's options for this mode.
+  static echo_options options(unsigned max_connections) {
+    echo_options o;
+    o.threads = GetParam().threads;
+    o.switcher = GetParam().switcher;
+    o.max_connections = max_connections;
+    return o;
+  }
+};
 
 TEST_P(EchoService, EveryClientGetsItsBytesBack) {
-  echo_options o;
-  o.threads = GetParam().threads;
-  o.switcher = GetParam().switcher;
-  o.max_connections = 64;
-  served s(o);
+  served s(options(64));
   ASSERT_NE(s.port(), 0) << "the service did not start";
   constexpr int clients = 24, rounds = 20;
   std::vector<int> fds;
@@ -119,11 +125,7 @@ TEST_P(EchoService, EveryClientGetsItsBytesBack) {
 // stop() with clients still connected and idle: run() returns, and the
 // clients see their connection closed.
 TEST_P(EchoService, StopEndsRunWithConnectionsOpen) {
-  echo_options o;
-  o.threads = GetParam().threads;
-  o.switcher = GetParam().switcher;
-  o.max_connections = 16;
-  served s(o);
+  served s(options(16));
   ASSERT_NE(s.port(), 0);
   std::vector<int> fds;
   for (int c = 0; c < 4; ++c) {
