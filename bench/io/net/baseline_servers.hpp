@@ -5,9 +5,13 @@
 // run(on_ready) serves 127.0.0.1 on the calling thread until stop().
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <functional>
 
@@ -29,6 +33,28 @@ class stop_signal {
  protected:
   std::atomic<int> stop_fd_{-1};
 };
+
+// listen_loopback() opens a TCP listener on 127.0.0.1 at a free port
+// (socket type flags `flags` besides SOCK_CLOEXEC), stores the port and
+// returns the fd, or -errno.
+inline int listen_loopback(int flags, std::uint16_t& port) {
+  const int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
+  if (l < 0) return -errno;
+  const int one = 1;
+  ::setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  if (::bind(l, reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(l, 4096) != 0 ||
+      ::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    const int e = errno;
+    ::close(l);
+    return -e;
+  }
+  port = ntohs(a.sin_port);
+  return l;
+}
 
 class epoll_echo : public stop_signal {
  public:

@@ -23,15 +23,9 @@ struct conn {
 }  // namespace
 
 int epoll_echo::run(const std::function<void(std::uint16_t)>& on_ready) {
-  const int l = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  const int one = 1;
-  ::setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  if (::bind(l, reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(l, 4096) != 0) return errno;
-  ::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len);
+  std::uint16_t port = 0;
+  const int l = listen_loopback(SOCK_NONBLOCK, port);
+  if (l < 0) return -l;
   const int ep = ::epoll_create1(EPOLL_CLOEXEC);
   const int sfd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   stop_fd_.store(sfd);
@@ -40,7 +34,7 @@ int epoll_echo::run(const std::function<void(std::uint16_t)>& on_ready) {
   ev = {EPOLLIN, {.fd = sfd}};
   ::epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
   std::vector<conn> conns(65536);
-  on_ready(ntohs(a.sin_port));
+  on_ready(port);
   epoll_event evs[256];
   for (bool running = true; running;) {
     const int n = ::epoll_wait(ep, evs, 256, 1000);

@@ -67,15 +67,9 @@ int uring_echo::run(const std::function<void(std::uint16_t)>& on_ready) {
     if (int r = io_uring_queue_init_params(1024, &ring, &p); r < 0) return -r;
   }
   if (int r = io_uring_register_files_sparse(&ring, max_conns); r < 0) return -r;
-  const int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const int one = 1;
-  ::setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  if (::bind(l, reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(l, 4096) != 0) return errno;
-  ::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len);
+  std::uint16_t port = 0;
+  const int l = listen_loopback(0, port);
+  if (l < 0) return -l;
   const int sfd = ::eventfd(0, EFD_CLOEXEC);
   stop_fd_.store(sfd);
   std::vector<conn> cs(max_conns);
@@ -86,7 +80,7 @@ int uring_echo::run(const std::function<void(std::uint16_t)>& on_ready) {
   s = sqe_of(&ring);
   io_uring_prep_read(s, sfd, &stop_buf, sizeof(stop_buf), 0);
   io_uring_sqe_set_data64(s, ud(op_stop, 0));
-  on_ready(ntohs(a.sin_port));
+  on_ready(port);
   for (bool running = true; running;) {
     io_uring_submit_and_wait(&ring, 1);
     unsigned head, n = 0;
