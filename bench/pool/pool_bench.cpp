@@ -105,42 +105,40 @@ void BM_tbb_throughput(benchmark::State& state) {
 
 // --- submit -> start latency -------------------------------------------------------
 
-void prio_latency(benchmark::State& state, unsigned ring) {
-  auto p = make_pool(static_cast<unsigned>(state.range(0)), ring);
+// measure_latency() times, per iteration, submit(stamp) until stamp (the
+// task body) has run on another thread: p50/p99 of submit -> start.
+template <class Submit>
+void measure_latency(benchmark::State& state, Submit&& submit) {
   std::atomic<prio::tsc::ticks> started{0};
+  auto stamp = [&started] { started.store(prio::tsc::now(prio::tsc::fence::acquire)); };
   std::vector<prio::tsc::ticks> samples;
   samples.reserve(1 << 20);
   for (auto _ : state) {
     started.store(0, std::memory_order_relaxed);
     const prio::tsc::ticks t0 = prio::tsc::now(prio::tsc::fence::acquire);
-    if (!p->submit([&started] { started.store(prio::tsc::now(prio::tsc::fence::acquire)); }))
-      state.SkipWithError("submit");
+    if (!submit(stamp)) state.SkipWithError("submit");
     prio::tsc::ticks s;
     while ((s = started.load(std::memory_order_acquire)) == 0) {
     }
     if (samples.size() < samples.capacity()) samples.push_back(s - t0);
   }
-  (void)p->wait();
   set_percentiles(state, samples);
+}
+
+void prio_latency(benchmark::State& state, unsigned ring) {
+  auto p = make_pool(static_cast<unsigned>(state.range(0)), ring);
+  measure_latency(state, [&](auto& stamp) { return static_cast<bool>(p->submit(stamp)); });
+  (void)p->wait();
 }
 void BM_prio_latency_compute(benchmark::State& s) { prio_latency(s, 0); }
 void BM_prio_latency_ring(benchmark::State& s) { prio_latency(s, 256); }
 
 void BM_tbb_latency(benchmark::State& state) {
   tbb::task_arena arena(static_cast<int>(state.range(0)), 0);  // no slot kept for this thread
-  std::atomic<prio::tsc::ticks> started{0};
-  std::vector<prio::tsc::ticks> samples;
-  samples.reserve(1 << 20);
-  for (auto _ : state) {
-    started.store(0, std::memory_order_relaxed);
-    const prio::tsc::ticks t0 = prio::tsc::now(prio::tsc::fence::acquire);
-    arena.enqueue([&started] { started.store(prio::tsc::now(prio::tsc::fence::acquire)); });
-    prio::tsc::ticks s;
-    while ((s = started.load(std::memory_order_acquire)) == 0) {
-    }
-    if (samples.size() < samples.capacity()) samples.push_back(s - t0);
-  }
-  set_percentiles(state, samples);
+  measure_latency(state, [&](auto& stamp) {
+    arena.enqueue(stamp);
+    return true;
+  });
 }
 
 void thread_args(benchmark::internal::Benchmark* b) {
