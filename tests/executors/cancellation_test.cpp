@@ -9,6 +9,16 @@
 namespace prio::test {
 namespace {
 
+// cancel_while_waiting() attaches t, runs it until it waits in state `waiting`,
+// cancels it on the executor's thread between runs and drives it to the end.
+void cancel_while_waiting(executor& ex, task& t, task_state waiting) {
+  ASSERT_TRUE(ex.attach(t));
+  ASSERT_TRUE(ex.run(1, 0ns));
+  ASSERT_EQ(t.state(), waiting);
+  ASSERT_TRUE(t.cancel());
+  drive(ex, [&] { return t.state() == task_state::completed; });
+}
+
 result<std::int64_t> never_runs(task&) {
   ADD_FAILURE() << "a task cancelled before launch ran";
   return std::int64_t{0};
@@ -105,11 +115,7 @@ TEST_P(CancelStackful, SuspendedOnTimer) {
     if (!r) seen = r.error();
     return std::int64_t{0};
   });
-  ASSERT_TRUE(ex->attach(*t));
-  ASSERT_TRUE(ex->run(1, 0ns));
-  ASSERT_EQ(t->state(), task_state::suspended_timer);
-  ASSERT_TRUE(t->cancel());  // on the executor's thread, between runs
-  drive(*ex, [&] { return t->state() == task_state::completed; });
+  ASSERT_NO_FATAL_FAILURE(cancel_while_waiting(*ex, *t, task_state::suspended_timer));
   EXPECT_EQ(seen, std::errc::operation_canceled);
 }
 
@@ -128,11 +134,7 @@ TEST_P(CancelStackful, SuspendedOnIo) {
     else reads = *r;
     return std::int64_t{0};
   });
-  ASSERT_TRUE(ex->attach(*t));
-  ASSERT_TRUE(ex->run(1, 0ns));
-  ASSERT_EQ(t->state(), task_state::suspended_io);
-  ASSERT_TRUE(t->cancel());  // on the executor's thread, between runs
-  drive(*ex, [&] { return t->state() == task_state::completed; });
+  ASSERT_NO_FATAL_FAILURE(cancel_while_waiting(*ex, *t, task_state::suspended_io));
   EXPECT_EQ(seen, std::errc::operation_canceled);
   EXPECT_EQ(reads, 0);
   EXPECT_EQ(ex->stats().io_in_flight, 0u);
@@ -162,11 +164,7 @@ TEST_P(CancelStackful, SuspendedWaitingForAnyIo) {
     }
     return std::int64_t{0};
   });
-  ASSERT_TRUE(ex->attach(*t));
-  ASSERT_TRUE(ex->run(1, 0ns));
-  ASSERT_EQ(t->state(), task_state::suspended_io);
-  ASSERT_TRUE(t->cancel());  // on the executor's thread, between runs
-  drive(*ex, [&] { return t->state() == task_state::completed; });
+  ASSERT_NO_FATAL_FAILURE(cancel_while_waiting(*ex, *t, task_state::suspended_io));
   EXPECT_EQ(seen, std::errc::operation_canceled);
   EXPECT_EQ(completed_after, 2u);
   ::close(fds[0]);
@@ -229,11 +227,7 @@ TEST(Cancellation, CoroutineSuspendedOnTimerAndIo) {
     if (!n) io_seen = n.error();
     co_return std::int64_t{0};
   });
-  ASSERT_TRUE(ex->attach(*t));
-  ASSERT_TRUE(ex->run(1, 0ns));
-  ASSERT_EQ(t->state(), task_state::suspended_timer);
-  ASSERT_TRUE(t->cancel());  // on the executor's thread, between runs
-  drive(*ex, [&] { return t->state() == task_state::completed; });
+  ASSERT_NO_FATAL_FAILURE(cancel_while_waiting(*ex, *t, task_state::suspended_timer));
   EXPECT_EQ(timer_seen, std::errc::operation_canceled);
   EXPECT_EQ(io_seen, std::errc::operation_canceled);  // sticky: refused before submission
   ::close(fds[0]);
