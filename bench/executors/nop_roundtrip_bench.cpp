@@ -1,7 +1,8 @@
 // nop_roundtrip_bench: suspend -> IORING_OP_NOP -> resume with 64 tasks in
 // flight, against a raw liburing loop submitting the same 64 NOPs per batch
 // on a ring with the same setup flags. One iteration = 64 round trips; the
-// target is prio <= 1.25x raw liburing.
+// target is prio <= 1.25x raw liburing. user_ns/op and
+// sys_ns/op split each round trip into user space and the kernel.
 #include <benchmark/benchmark.h>
 #include <liburing.h>
 
@@ -11,6 +12,7 @@
 #include <memory>
 #include <vector>
 
+#include "bench/common/cpu_split.hpp"
 #include "bench/common/ratio_reporter.hpp"
 #include "prio/io/nop.hpp"
 
@@ -59,6 +61,7 @@ void BM_prio_nop(benchmark::State& state, switcher_kind k) {
   }
   (void)ex.run(kTasks, std::chrono::nanoseconds(0));  // launch: every task has one NOP out
   const std::uint64_t enters0 = ex.stats().enters, nops0 = ls.nops;
+  bench::cpu_split split;
   for (auto _ : state) {
     const std::uint64_t target = ls.nops + kTasks;  // one iteration: 64 round trips
     while (ls.nops < target) {
@@ -69,6 +72,7 @@ void BM_prio_nop(benchmark::State& state, switcher_kind k) {
       }
     }
   }
+  split.report(state, ls.nops - nops0);
   // System calls per 64 NOPs (the baseline makes one).
   state.counters["enters_per_batch"] =
       static_cast<double>(ex.stats().enters - enters0) * kTasks / static_cast<double>(std::max<std::uint64_t>(ls.nops - nops0, 1));
@@ -94,6 +98,7 @@ void BM_raw_liburing_nop(benchmark::State& state) {
     if (io_uring_queue_init_params(128, &ring, &p) < 0) std::abort();
   }
   std::uint64_t nops = 0;
+  bench::cpu_split split;
   for (auto _ : state) {
     for (int i = 0; i < kTasks; ++i) {
       io_uring_sqe* sqe = io_uring_get_sqe(&ring);
@@ -109,6 +114,7 @@ void BM_raw_liburing_nop(benchmark::State& state) {
     }
     io_uring_cq_advance(&ring, n);
   }
+  split.report(state, state.iterations() * kTasks);
   io_uring_queue_exit(&ring);
   state.counters["nops"] = static_cast<double>(nops);
   state.counters["enters_per_batch"] = 1;
