@@ -142,8 +142,9 @@ class coro_context final : public context {
   static coro_context* current() noexcept { return current_context_; }
 
  private:
+  [[gnu::noinline]] void resume_other() noexcept;
   void launch() noexcept;
-  void finish() noexcept;
+  [[gnu::noinline]] void finish() noexcept;
 
   PRIO_HOT_TLS static constinit thread_local coro_context* current_context_;
 
@@ -151,6 +152,7 @@ class coro_context final : public context {
   void* arg_ = nullptr;
   co<void> root_;
   std::coroutine_handle<> current_{};
+  coro_context* outer_ = nullptr;  // current() of the resumer, while running
 };
 
 // suspend_context() is an awaitable that suspends the running coroutine
