@@ -232,6 +232,8 @@ void executor::cancel_all_io(task& t) noexcept {
   t.in_flight_.for_each([this](io_status& st) { cancel_io(st); });
 }
 
+void detail::forget_completed(io_status& st) noexcept { executor::reap(st); }
+
 void executor::reap(io_status& st) noexcept {
   if (st.state != io_state::completed) return;
   st.owner->completed_.remove(st);

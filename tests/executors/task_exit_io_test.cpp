@@ -69,6 +69,37 @@ TEST_P(TaskExitIo, PlainReturnWithReadsInFlight) {
   ::close(fds[1]);
 }
 
+// An io_status that completed and goes out of scope unreaped leaves its
+// task's completed list: the next suspend_until_completed_io() hands out
+// the live one, and finishing the task never walks a dead record (the
+// body's later calls overwrite that stack memory).
+TEST_P(TaskExitIo, CompletedUnreapedStatusLeavesWithItsScope) {
+  auto ex = make_executor();
+  auto t = make_task(GetParam());
+  io_status outer;
+  io_status* handed = nullptr;
+  t->set_body([&](task& self) -> result<std::int64_t> {
+    {
+      io_status inner;
+      PRIO_TRY(initiate_nop(self, inner));
+      PRIO_TRY(wait_io(self, inner));  // completed, still on the completed list
+      EXPECT_EQ(inner.state, io_state::completed);
+    }
+    volatile unsigned char scribble[512];
+    for (auto& b : scribble) b = 0xa5;
+    PRIO_TRY(initiate_nop(self, outer));
+    auto r = self.suspend_until_completed_io();
+    if (!r) return failure(r.error());
+    handed = *r;
+    return std::int64_t{0};
+  });
+  ASSERT_TRUE(ex->attach(*t));
+  drive(*ex, [&] { return t->state() == task_state::completed; });
+  ASSERT_TRUE(t->outcome());
+  EXPECT_EQ(handed, &outer);
+  EXPECT_EQ(outer.state, io_state::reaped);
+}
+
 INSTANTIATE_TEST_SUITE_P(Switchers, TaskExitIo, ::testing::ValuesIn(stackful), kind_name);
 
 TEST(TaskExitIo, CoroutineReturnsWithNopsInFlight) {

@@ -1,7 +1,8 @@
 // io_status.hpp: the record of one I/O operation in flight (NT IO_STATUS style).
 //
 // The caller supplies one io_status per operation and keeps it alive and in
-// place until the operation is reaped: its address is the SQE's user_data.
+// place while the operation is in flight: its address is the SQE's
+// user_data. A completed one may go away unreaped (its destructor unlinks it).
 // States: idle -> waiting_slot (no submission slot yet) -> in_flight ->
 // completed (on the task's completed list) -> reaped (handed to the caller).
 #pragma once
@@ -19,6 +20,13 @@
 namespace prio {
 
 class task;
+struct io_status;
+
+namespace detail {
+// forget_completed() takes a completed, never reaped st off its task's
+// completed list (executors/executor_io.cpp).
+void forget_completed(io_status& st) noexcept;
+}  // namespace detail
 
 enum class io_state : std::uint8_t { idle, waiting_slot, in_flight, completed, reaped };
 
@@ -27,6 +35,13 @@ struct io_status {
   // executor fills the rest when it admits the operation (a zeroing of the
   // whole record showed up as a `rep stos` on the hot path).
   io_status() noexcept {}
+  // ~io_status() of a completed operation nobody reaped takes it off its
+  // task's completed list, so the list never holds a dead record (an
+  // io_status in a task's frame that the body leaves without reaping).
+  ~io_status() {
+    if (state == io_state::completed) [[unlikely]]
+      detail::forget_completed(*this);
+  }
   io_status(const io_status&) = delete;
   io_status& operator=(const io_status&) = delete;
 
