@@ -2,8 +2,9 @@
 where its switcher left them (x86-64):
   asm       the frame at the saved sp (context/asm/frame_x86_64.h)
   ucontext  ucontext_t.uc_mcontext.gregs (unmangled)
-  sjlj      glibc's jmp_buf, rbp/rsp/pc mangled with the pointer guard
-            (ror 0x11, xor fs:0x30): demangled here
+  sjlj      GCC's __builtin_setjmp buffer: rbp, pc, rsp (unmangled); the
+            function that set it saved the other callee-saved registers in
+            its own frame, where its CFI finds them
 Each result is the register state just after the switch call returns, i.e.
 the caller frame of whatever frame 0 is."""
 import gdb
@@ -18,26 +19,8 @@ ASM_FRAME_SIZE = 0x40
 UC_GREGS = 40
 UC_REGS = {"r12": 4, "r13": 5, "r14": 6, "r15": 7, "rbp": 10, "rbx": 11,
            "rsp": 15, "rip": 16}
-# glibc sysdeps/x86_64/jmpbuf-offsets.h: JB_RBX 0, JB_RBP 1, JB_R12..R15 2-5,
-# JB_RSP 6, JB_PC 7.
-JB_PLAIN = {"rbx": 0, "r12": 2, "r13": 3, "r14": 4, "r15": 5}
-JB_MANGLED = {"rbp": 1, "rsp": 6, "rip": 7}
-POINTER_GUARD_OFFSET = 0x30  # tcbhead_t.pointer_guard
-
-MASK = (1 << 64) - 1
-
-
-def _ror(v, n):
-    return ((v >> n) | (v << (64 - n))) & MASK
-
-
-def pointer_guard():
-    """pointer_guard() reads glibc's pointer guard from the selected thread's
-    TCB ($fs_base); it is the same in every thread of the process."""
-    fs = int(gdb.parse_and_eval("(unsigned long)$fs_base"))
-    if fs == 0:
-        raise gdb.GdbError("prio: $fs_base is 0: cannot demangle the sjlj jmp_buf")
-    return reg.u64(fs + POINTER_GUARD_OFFSET)
+# GCC __builtin_setjmp buffer: [0] frame pointer, [1] resume pc, [2] sp.
+SJLJ_BUF = {"rbp": 0, "rip": 1, "rsp": 2}
 
 
 def saved_registers(task):
@@ -50,11 +33,7 @@ def saved_registers(task):
     if task.saved_kind == reg.SAVED_UCONTEXT:
         return {r: reg.u64(task.saved + UC_GREGS + 8 * i) for r, i in UC_REGS.items()}
     if task.saved_kind == reg.SAVED_JMP_BUF:
-        guard = pointer_guard()
-        regs = {r: reg.u64(task.saved + 8 * i) for r, i in JB_PLAIN.items()}
-        for r, i in JB_MANGLED.items():
-            regs[r] = _ror(reg.u64(task.saved + 8 * i), 0x11) ^ guard
-        return regs
+        return {r: reg.u64(task.saved + 8 * i) for r, i in SJLJ_BUF.items()}
     raise gdb.GdbError("prio: task %d has no saved registers (%s)" % (task.id, task.switcher))
 
 

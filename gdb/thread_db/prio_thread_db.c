@@ -172,8 +172,6 @@ static int on_cpu(const td_thragent_t *ta, const struct prio_task_entry *e, stru
   return regs->rsp >= e->stack_lo && regs->rsp < e->stack_hi;
 }
 
-static uint64_t ror17(uint64_t v) { return (v >> 17) | (v << 47); }
-
 /* saved_regs() fills the callee-saved registers of a suspended task as its
  * switcher left them (the layouts of gdb/prio_gdb/regs.py). */
 static int saved_regs(const td_thragent_t *ta, const struct prio_task_entry *e, struct user_regs_struct *r) {
@@ -195,14 +193,11 @@ static int saved_regs(const td_thragent_t *ta, const struct prio_task_entry *e, 
       return 1;
     }
     case PRIO_SAVED_JMP_BUF: {
-      /* glibc mangles rbp, rsp, pc: ror 0x11 then xor the pointer guard,
-       * which lives at fs:0x30 of every thread (the main thread's here). */
-      struct user_regs_struct main_regs;
-      if (ps_lgetregs(ta->ph, ps_getpid(ta->ph), (elf_greg_t *)&main_regs) != PS_OK) return 0;
-      uint64_t guard = rd64(ta, (psaddr_t)(main_regs.fs_base + 0x30));
-      if (!rd(ta, s, v, sizeof v)) return 0;
-      r->rbx = v[0], r->r12 = v[2], r->r13 = v[3], r->r14 = v[4], r->r15 = v[5];
-      r->rbp = ror17(v[1]) ^ guard, r->rsp = ror17(v[6]) ^ guard, r->rip = ror17(v[7]) ^ guard;
+      /* GCC's __builtin_setjmp buffer: frame pointer, resume pc, stack
+       * pointer, unmangled. The function that set it saved every other
+       * callee-saved register in its frame, where its CFI finds them. */
+      if (!rd(ta, s, v, 3 * sizeof v[0])) return 0;
+      r->rbp = v[0], r->rip = v[1], r->rsp = v[2];
       return 1;
     }
     default:

@@ -2,7 +2,7 @@
 // through its ps_* callbacks (no GDB), reports a stopped child's kernel
 // thread as TD_THR_SYSTEM and its prio tasks as TD_THR_USER threads with
 // their ids, LWP, start functions, stacks and registers: a suspended task's
-// saved registers (asm, sjlj demangled, ucontext) and, for the task running
+// saved registers (asm, sjlj, ucontext) and, for the task running
 // on the LWP, the LWP's registers with TD_PARTIALREG.
 //
 // The child is a fork of this process (same addresses, so dlsym here finds
@@ -201,7 +201,7 @@ TEST(thread_db, reports_tasks_through_ps_callbacks) {
     const auto top = reinterpret_cast<std::uintptr_t>(s.info.ti_stkbase);
     const auto bottom = top - static_cast<std::uintptr_t>(s.info.ti_stksize);
     // The saved sp is inside the task's stack, below the waiting body's local
-    // (the switch happened deeper; for sjlj this checks the demangling); the
+    // (the switch happened deeper; for sjlj this checks the buffer layout); the
     // saved pc is code in this program.
     EXPECT_GT(s.regs.rsp, bottom);
     EXPECT_LT(s.regs.rsp, locals[i]);

@@ -40,7 +40,7 @@ enum : std::uint32_t {
 enum : std::uint8_t {
   PRIO_DEBUG_SAVED_NONE = 0,      // stackless (none): nothing saved
   PRIO_DEBUG_SAVED_ASM_SP = 1,    // void*: sp of the asm frame (context/asm/frame_<arch>.h)
-  PRIO_DEBUG_SAVED_JMP_BUF = 2,   // glibc jmp_buf (sp, pc, fp pointer-mangled)
+  PRIO_DEBUG_SAVED_JMP_BUF = 2,   // __builtin_setjmp buffer: void*[3] fp, pc, sp
   PRIO_DEBUG_SAVED_UCONTEXT = 3,  // ucontext_t (registers in uc_mcontext, unmangled)
   PRIO_DEBUG_SAVED_CORO = 4,      // nullptr: read coro_context::current_ (debug info)
 };
