@@ -70,25 +70,24 @@ result<void> executor::bind_to_this_thread() noexcept {
 result<void> executor::attach(task& t) noexcept {
   if (closed_.load(std::memory_order_acquire)) return failure(errc::executor_closed);
   if (t.body_kind_ == task::body::none) return failure(errno_error(EINVAL));
-  const bool coro_switcher = t.ctx_->kind() == switcher_kind::coroutine;
-  if (t.is_coroutine_body() != coro_switcher) return failure(errno_error(EINVAL));
+  if (t.is_coroutine_body() != t.coro_switcher_) return failure(errno_error(EINVAL));
   task_state s = t.state_.load(std::memory_order_acquire);
   do {
     if (s != task_state::idle && s != task_state::completed) return failure(errc::task_busy);
   } while (!t.state_.compare_exchange_weak(s, task_state::pending, std::memory_order_acq_rel));
   t.ex_ = this;
   t.cancel_requested_ = false;
-  t.outcome_ = std::int64_t{0};
-  t.exception_ = nullptr;
-  t.wake_status_ = success();
-  t.times_ = task_times{};
-  t.times_.attached = tsc::now();
+  const tsc::ticks attached = tsc::now();
   if (on_bound_thread()) {
+    t.reset_run(attached);
     live_.push_back(t);
     make_runnable(t);
     return success();
   }
-  remote_count_.fetch_add(1, std::memory_order_seq_cst);
+  // From another thread, touch as few of the task's cache lines as possible
+  // (each is one the executor's thread must fetch back): the executor resets
+  // the rest when it takes the task in (drain_remote()).
+  t.attach_stamp_ = attached;
   remote_.push(t);
   if (sleeping_.load(std::memory_order_seq_cst)) signal();
   return success();
@@ -110,7 +109,7 @@ void executor::signal() noexcept {
 
 void executor::drain_remote() noexcept {
   while (task* t = remote_.pop()) {
-    remote_count_.fetch_sub(1, std::memory_order_relaxed);
+    t->reset_run(t->attach_stamp_);
     ++stats_.remote_attaches;
     live_.push_back(*t);
     if (t->cancel_requested_) {
@@ -275,7 +274,7 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
   bool need_enter = ring_ != nullptr;  // completions may be waiting in the kernel
   bool timed_out = false;
   for (;;) {
-    if (remote_count_.load(std::memory_order_relaxed) != 0) drain_remote();
+    if (remote_.maybe_nonempty()) drain_remote();
     if (ring_ && reap_cqes() != 0) need_enter = true;
     if (!timers_.empty()) fire_timers(now_);
     if (task* t = pop_runnable()) {
@@ -331,7 +330,7 @@ bool executor::spin_for_work(tsc::ticks deadline) noexcept {
   const tsc::ticks until = std::min(deadline, start + spin_ticks_);
   // Poll what needs no syscall: the remote queue and the CQ ring.
   for (unsigned i = 0;; ++i) {
-    if (remote_count_.load(std::memory_order_acquire) != 0) break;
+    if (remote_.maybe_nonempty()) break;
     if (wake_requested_.load(std::memory_order_relaxed)) break;
     if (ring_ && io_uring_cq_ready(ring_.get()) != 0) break;
     if ((i & 63) == 63) {
@@ -351,7 +350,7 @@ bool executor::spin_for_work(tsc::ticks deadline) noexcept {
 
 void executor::wait_for_events(tsc::ticks deadline) noexcept {
   sleeping_.store(true, std::memory_order_seq_cst);
-  if (remote_count_.load(std::memory_order_seq_cst) != 0 || wake_requested_.load(std::memory_order_seq_cst)) {
+  if (remote_.maybe_nonempty() || wake_requested_.load(std::memory_order_seq_cst)) {
     sleeping_.store(false, std::memory_order_relaxed);
     return;
   }

@@ -36,7 +36,11 @@ const char* to_string(task_state s) noexcept {
 }
 
 task::task(std::unique_ptr<context> ctx, const task_options& opts) noexcept
-    : ctx_(std::move(ctx)), cpu_(opts.cpu), io_(opts.io), id_(g_next_task_id.fetch_add(1)) {}
+    : cpu_(opts.cpu),
+      io_(opts.io),
+      coro_switcher_(ctx->kind() == switcher_kind::coroutine),
+      ctx_(std::move(ctx)),
+      id_(g_next_task_id.fetch_add(1)) {}
 
 result<std::unique_ptr<task>> task::create(const task_options& opts) noexcept {
   if (index(opts.cpu) >= priority_count || index(opts.io) >= priority_count)

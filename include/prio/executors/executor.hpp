@@ -219,7 +219,6 @@ class executor {
   alignas(64) std::atomic<bool> sleeping_{false};
   std::atomic<bool> wake_pending_{false};  // the eventfd was written
   std::atomic<bool> wake_requested_{false};  // wake(): run() returns
-  std::atomic<std::size_t> remote_count_{0};
   int wake_fd_ = -1;                         // eventfd
   std::uint64_t wake_buf_ = 0;
   bool wake_armed_ = false;

@@ -185,17 +185,27 @@ class task {
   result<std::int64_t> run_stackful_body();
   co<result<std::int64_t>> make_coroutine_body();
   void reset_body() noexcept;
+  // reset_run() clears what one run of the task leaves behind (executor's
+  // thread, before the run starts); `attached` is the new run's stamp.
+  void reset_run(tsc::ticks attached) noexcept {
+    outcome_ = std::int64_t{0};
+    exception_ = nullptr;
+    wake_status_ = success();
+    times_ = task_times{};
+    times_.attached = attached;
+  }
 
   // Links (each used by one container at a time).
   list_node run_node_;    // runnable / pending queue, or slot wait queue
   list_node live_node_;   // the executor's list of attached tasks
-  mpsc_node remote_node_; // cross-thread attach queue
   heap_node timer_node_;  // executor timer heap
   intrusive_list<io_status, &io_status::node> in_flight_;
   intrusive_list<io_status, &io_status::node> completed_;
 
+  // What an attach from another thread writes, together in one cache line
+  // (the executor's thread then fetches one line back, not four).
+  alignas(64) mpsc_node remote_node_; // cross-thread attach queue
   executor* ex_ = nullptr;
-  std::unique_ptr<context> ctx_;
   std::atomic<task_state> state_{task_state::idle};
   priority cpu_;
   priority io_;
@@ -203,8 +213,11 @@ class task {
   body body_kind_ = body::none;
   bool cancel_requested_ = false;
   bool waiting_any_io_ = false;     // suspend_until_completed_io in progress
-  io_status* awaited_io_ = nullptr; // the one awaited by an await-one op
+  bool coro_switcher_ = false;      // ctx_ is the coroutine switcher
   std::uint32_t pending_cancels_ = 0;
+  std::unique_ptr<context> ctx_;
+  io_status* awaited_io_ = nullptr; // the one awaited by an await-one op
+  tsc::ticks attach_stamp_ = 0;     // attach()'s clock read, for times_.attached
 
   union {
     task_fn fn;

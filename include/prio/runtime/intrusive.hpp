@@ -135,6 +135,13 @@ class mpsc_queue {
     return nullptr;
   }
 
+  // maybe_nonempty() is the consumer's cheap check: false only when no push
+  // has begun since the queue was drained. A push between its two steps
+  // counts as queued, so a consumer that finds false after publishing that
+  // it sleeps (seq_cst) cannot miss a producer that then checks (the
+  // producer's exchange is seq_cst too).
+  bool maybe_nonempty() const noexcept { return head_.load(std::memory_order_seq_cst) != tail_; }
+
   // empty() is a consumer-side hint: true if nothing is visibly queued.
   bool empty() const noexcept {
     return tail_ == &stub_ && stub_.next.load(std::memory_order_acquire) == nullptr &&
@@ -144,7 +151,7 @@ class mpsc_queue {
  private:
   void push_node(mpsc_node* n) noexcept {
     n->next.store(nullptr, std::memory_order_relaxed);
-    mpsc_node* prev = head_.exchange(n, std::memory_order_acq_rel);
+    mpsc_node* prev = head_.exchange(n, std::memory_order_seq_cst);
     prev->next.store(n, std::memory_order_release);
   }
   static T* owner(mpsc_node* n) noexcept {
