@@ -274,7 +274,7 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
   bool need_enter = ring_ != nullptr;  // completions may be waiting in the kernel
   bool timed_out = false;
   for (;;) {
-    if (remote_.maybe_nonempty()) drain_remote();
+    if (remote_.visibly_nonempty()) drain_remote();
     if (ring_ && reap_cqes() != 0) need_enter = true;
     if (!timers_.empty()) fire_timers(now_);
     if (task* t = pop_runnable()) {
@@ -330,7 +330,7 @@ bool executor::spin_for_work(tsc::ticks deadline) noexcept {
   const tsc::ticks until = std::min(deadline, start + spin_ticks_);
   // Poll what needs no syscall: the remote queue and the CQ ring.
   for (unsigned i = 0;; ++i) {
-    if (remote_.maybe_nonempty()) break;
+    if (remote_.visibly_nonempty()) break;
     if (wake_requested_.load(std::memory_order_relaxed)) break;
     if (ring_ && io_uring_cq_ready(ring_.get()) != 0) break;
     if ((i & 63) == 63) {

@@ -142,6 +142,15 @@ class mpsc_queue {
   // producer's exchange is seq_cst too).
   bool maybe_nonempty() const noexcept { return head_.load(std::memory_order_seq_cst) != tail_; }
 
+  // visibly_nonempty() reads only the consumer's end (tail and stub, one
+  // line): true when an element is linked there. For a consumer that polls
+  // often: unlike maybe_nonempty() it does not pull the producers' head line
+  // away from them on every poll. Blind to a push between its two steps, so
+  // check maybe_nonempty() before sleeping.
+  bool visibly_nonempty() const noexcept {
+    return tail_ != &stub_ || stub_.next.load(std::memory_order_acquire) != nullptr;
+  }
+
   // empty() is a consumer-side hint: true if nothing is visibly queued.
   bool empty() const noexcept {
     return tail_ == &stub_ && stub_.next.load(std::memory_order_acquire) == nullptr &&
