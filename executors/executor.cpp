@@ -67,21 +67,37 @@ result<void> executor::bind_to_this_thread() noexcept {
 
 // --- attach -------------------------------------------------------------------
 
-result<void> executor::attach(task& t) noexcept {
-  if (closed_.load(std::memory_order_acquire)) return failure(errc::executor_closed);
+result<void> executor::claim(task& t) noexcept {
   if (t.body_kind_ == task::body::none) return failure(errno_error(EINVAL));
   if (t.is_coroutine_body() != t.coro_switcher_) return failure(errno_error(EINVAL));
   task_state s = t.state_.load(std::memory_order_acquire);
   do {
     if (s != task_state::idle && s != task_state::completed) return failure(errc::task_busy);
   } while (!t.state_.compare_exchange_weak(s, task_state::pending, std::memory_order_acq_rel));
+  t.claimed_from_ = s;
   t.ex_ = this;
   t.cancel_requested_ = false;
+  return success();
+}
+
+// unclaim(): nobody else can have seen t pending, it is in no queue yet.
+void executor::unclaim(task& t) noexcept {
+  t.ex_ = nullptr;
+  t.state_.store(t.claimed_from_, std::memory_order_release);
+}
+
+void executor::enqueue_local(task& t, tsc::ticks attached) noexcept {
+  t.reset_run(attached);
+  live_.push_back(t);
+  make_runnable(t);
+}
+
+result<void> executor::attach(task& t) noexcept {
+  if (closed_.load(std::memory_order_acquire)) return failure(errc::executor_closed);
+  PRIO_TRY(claim(t));
   const tsc::ticks attached = tsc::now();
   if (on_bound_thread()) {
-    t.reset_run(attached);
-    live_.push_back(t);
-    make_runnable(t);
+    enqueue_local(t, attached);
     return success();
   }
   // From another thread, touch as few of the task's cache lines as possible
@@ -90,6 +106,27 @@ result<void> executor::attach(task& t) noexcept {
   t.attach_stamp_ = attached;
   remote_.push(t);
   if (sleeping_.load(std::memory_order_seq_cst)) signal();
+  return success();
+}
+
+result<void> executor::attach(std::span<task* const> ts) noexcept {
+  if (closed_.load(std::memory_order_acquire)) return failure(errc::executor_closed);
+  for (std::size_t i = 0; i < ts.size(); ++i) {
+    // A task listed twice is pending the second time: claim() refuses it.
+    auto r = ts[i] ? claim(*ts[i]) : result<void>(failure(errno_error(EINVAL)));
+    if (!r) {
+      for (std::size_t j = 0; j < i; ++j) unclaim(*ts[j]);  // all or nothing
+      return r;
+    }
+  }
+  const tsc::ticks attached = tsc::now();
+  if (on_bound_thread()) {
+    for (task* t : ts) enqueue_local(*t, attached);
+    return success();
+  }
+  for (task* t : ts) t->attach_stamp_ = attached;
+  remote_.push_all(ts.begin(), ts.end());
+  if (!ts.empty() && sleeping_.load(std::memory_order_seq_cst)) signal();
   return success();
 }
 

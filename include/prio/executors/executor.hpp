@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 
@@ -77,6 +78,11 @@ class executor {
   // Errors: errc::task_busy if t is attached somewhere, errc::executor_closed,
   // EINVAL if t has no body or a coroutine body on a stackful switcher.
   result<void> attach(task& t) noexcept;
+  // attach(ts) attaches every task of ts, or none: the first task that
+  // attach(task&) would refuse makes it return that error with every task
+  // of ts as it was. From another thread the batch costs one queue exchange
+  // and at most one wake, not one per task. nullptr entries are EINVAL.
+  result<void> attach(std::span<task* const> ts) noexcept;
 
   // run() does up to max_items units of work (a launch or a resume each) and
   // returns how many. It blocks only while it has done nothing: until work
@@ -151,6 +157,11 @@ class executor {
   explicit executor(const executor_options& opts) noexcept;
   result<void> init_ring(const executor_options& opts) noexcept;
   result<void> bind_to_this_thread() noexcept;
+  // claim() checks and marks t pending for this executor (attach's first
+  // half); unclaim() undoes it for a batch that failed further on.
+  result<void> claim(task& t) noexcept;
+  static void unclaim(task& t) noexcept;
+  void enqueue_local(task& t, tsc::ticks attached) noexcept;
 
   // Scheduling.
   void make_runnable(task& t) noexcept;  // queue at t's CPU priority

@@ -214,6 +214,7 @@ class task {
   bool cancel_requested_ = false;
   bool waiting_any_io_ = false;     // suspend_until_completed_io in progress
   bool coro_switcher_ = false;      // ctx_ is the coroutine switcher
+  task_state claimed_from_ = task_state::idle;  // state before the last attach
   std::uint32_t pending_cancels_ = 0;
   std::unique_ptr<context> ctx_;
   io_status* awaited_io_ = nullptr; // the one awaited by an await-one op

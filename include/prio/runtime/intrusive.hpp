@@ -109,6 +109,23 @@ class mpsc_queue {
   // push() appends v; wait-free, callable from any thread.
   void push(T& v) noexcept { push_node(&(v.*Node)); }
 
+  // push_all() appends items[0..n) in order with one exchange; wait-free,
+  // callable from any thread. The items must not be in any queue.
+  template <class It>
+  void push_all(It first, It last) noexcept {
+    if (first == last) return;
+    mpsc_node* head = &((*first)->*Node);
+    mpsc_node* tail = head;
+    for (It it = first + 1; it != last; ++it) {
+      mpsc_node* n = &((*it)->*Node);
+      tail->next.store(n, std::memory_order_relaxed);
+      tail = n;
+    }
+    tail->next.store(nullptr, std::memory_order_relaxed);
+    mpsc_node* prev = head_.exchange(tail, std::memory_order_seq_cst);
+    prev->next.store(head, std::memory_order_release);
+  }
+
   // pop() removes the oldest element, or returns nullptr when the queue is
   // empty or a producer is between its two steps (the element then appears
   // on a later pop). Consumer thread only.
