@@ -9,48 +9,12 @@
 namespace prio::test {
 namespace {
 
-TEST(CrossThreadAttach, FourThreadsEveryTaskOnce) {
-  constexpr int kThreads = 4, kPerThread = 250, kRounds = 4;
-  auto ex = make_executor();
-  std::vector<std::unique_ptr<task>> ts;
-  std::vector<std::atomic<int>> runs(kThreads * kPerThread);
-  for (int i = 0; i < kThreads * kPerThread; ++i) {
-    ts.push_back(make_task(i % 2 ? switcher_kind::asm_switch : switcher_kind::none,
-                           static_cast<priority>(i % 3)));
-    ts.back()->set_body([&runs, i](task&) -> result<std::int64_t> {
-      runs[i].fetch_add(1, std::memory_order_relaxed);
-      return std::int64_t{0};
-    });
-  }
-  std::atomic<int> completed{0};
-  for (auto& t : ts)
-    t->set_on_complete([](task&, void* c) { static_cast<std::atomic<int>*>(c)->fetch_add(1); },
-                       &completed);
-  ASSERT_FALSE(ex->run(SIZE_MAX, 0ns));  // bind to this thread
-  for (int round = 1; round <= kRounds; ++round) {
-    std::atomic<bool> go{false};
-    std::vector<std::thread> producers;
-    for (int p = 0; p < kThreads; ++p) {
-      producers.emplace_back([&, p] {
-        while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
-        for (int i = 0; i < kPerThread; ++i) {
-          auto r = ex->attach(*ts[p * kPerThread + i]);
-          if (!r) ADD_FAILURE() << "attach: " << r.error().message();
-        }
-      });
-    }
-    go.store(true, std::memory_order_release);
-    const int target = round * kThreads * kPerThread;
-    // run() blocks (forever) while idle: each attach must wake it.
-    while (completed.load() < target) ASSERT_TRUE(ex->run(SIZE_MAX, forever));
-    for (auto& th : producers) th.join();
-    for (auto& r : runs) ASSERT_EQ(r.load(), round);
-  }
-  EXPECT_EQ(ex->stats().remote_attaches, std::uint64_t(kRounds * kThreads * kPerThread));
-}
+// Param: tasks per attach call (1: attach(task&); more: attach(span)).
+class CrossThreadAttach : public ::testing::TestWithParam<int> {};
 
-TEST(CrossThreadAttach, BatchesFromFourThreadsEveryTaskOnceInOrder) {
-  constexpr int kThreads = 4, kPerThread = 240, kBatch = 24, kRounds = 3;
+TEST_P(CrossThreadAttach, FourThreadsEveryTaskOnceInOrder) {
+  constexpr int kThreads = 4, kPerThread = 240, kRounds = 3;
+  const int batch = GetParam();
   auto ex = make_executor();
   std::vector<std::unique_ptr<task>> ts;
   std::vector<task*> raw;
@@ -77,14 +41,16 @@ TEST(CrossThreadAttach, BatchesFromFourThreadsEveryTaskOnceInOrder) {
     for (int p = 0; p < kThreads; ++p) {
       producers.emplace_back([&, p] {
         while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
-        for (int i = 0; i < kPerThread; i += kBatch) {
-          auto r = ex->attach(std::span<task* const>(raw.data() + p * kPerThread + i, kBatch));
-          if (!r) ADD_FAILURE() << "attach(span): " << r.error().message();
+        for (int i = 0; i < kPerThread; i += batch) {
+          task** first = raw.data() + p * kPerThread + i;
+          auto r = batch == 1 ? ex->attach(**first) : ex->attach(std::span<task* const>(first, batch));
+          if (!r) ADD_FAILURE() << "attach: " << r.error().message();
         }
       });
     }
     go.store(true, std::memory_order_release);
     const int target = round * kThreads * kPerThread;
+    // run() blocks (forever) while idle: each attach must wake it.
     while (completed.load() < target) ASSERT_TRUE(ex->run(SIZE_MAX, forever));
     for (auto& th : producers) th.join();
     for (auto& r : runs) ASSERT_EQ(r.load(), round);
@@ -97,7 +63,10 @@ TEST(CrossThreadAttach, BatchesFromFourThreadsEveryTaskOnceInOrder) {
   EXPECT_EQ(ex->stats().remote_attaches, std::uint64_t(kRounds * kThreads * kPerThread));
 }
 
-TEST(CrossThreadAttach, BatchIsAllOrNothing) {
+INSTANTIATE_TEST_SUITE_P(PerCall, CrossThreadAttach, ::testing::Values(1, 24),
+                         [](const auto& i) { return i.param == 1 ? std::string("one") : "batch" + std::to_string(i.param); });
+
+TEST(CrossThreadAttachBatch, AllOrNothing) {
   auto ex = make_executor();
   std::vector<std::unique_ptr<task>> ts;
   int ran = 0;
@@ -146,7 +115,7 @@ TEST(CrossThreadAttach, BatchIsAllOrNothing) {
   for (auto& t : ts) EXPECT_EQ(t->state(), task_state::completed);
 }
 
-TEST(CrossThreadAttach, ExecutorOnItsOwnThread) {
+TEST(CrossThreadAttachRunner, ExecutorOnItsOwnThread) {
   auto ex = make_executor();
   auto t = make_task(switcher_kind::asm_switch);
   std::atomic<bool> done{false};
