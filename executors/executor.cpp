@@ -86,27 +86,10 @@ void executor::unclaim(task& t) noexcept {
   t.state_.store(t.claimed_from_, std::memory_order_release);
 }
 
-void executor::enqueue_local(task& t, tsc::ticks attached) noexcept {
-  t.reset_run(attached);
-  live_.push_back(t);
-  make_runnable(t);
-}
-
+// attach(t) is a batch of one.
 result<void> executor::attach(task& t) noexcept {
-  if (closed_.load(std::memory_order_acquire)) return failure(errc::executor_closed);
-  PRIO_TRY(claim(t));
-  const tsc::ticks attached = tsc::now();
-  if (on_bound_thread()) {
-    enqueue_local(t, attached);
-    return success();
-  }
-  // From another thread, touch as few of the task's cache lines as possible
-  // (each is one the executor's thread must fetch back): the executor resets
-  // the rest when it takes the task in (drain_remote()).
-  t.attach_stamp_ = attached;
-  remote_.push(t);
-  if (sleeping_.load(std::memory_order_seq_cst)) signal();
-  return success();
+  task* const one = &t;
+  return attach(std::span<task* const>(&one, 1));
 }
 
 result<void> executor::attach(std::span<task* const> ts) noexcept {
@@ -121,9 +104,16 @@ result<void> executor::attach(std::span<task* const> ts) noexcept {
   }
   const tsc::ticks attached = tsc::now();
   if (on_bound_thread()) {
-    for (task* t : ts) enqueue_local(*t, attached);
+    for (task* t : ts) {
+      t->reset_run(attached);
+      live_.push_back(*t);
+      make_runnable(*t);
+    }
     return success();
   }
+  // From another thread, touch as few of each task's cache lines as
+  // possible (each is one the executor's thread must fetch back): the
+  // executor resets the rest when it takes the tasks in (drain_remote()).
   for (task* t : ts) t->attach_stamp_ = attached;
   remote_.push_all(ts.begin(), ts.end());
   if (!ts.empty() && sleeping_.load(std::memory_order_seq_cst)) signal();

@@ -161,7 +161,6 @@ class executor {
   // half); unclaim() undoes it for a batch that failed further on.
   result<void> claim(task& t) noexcept;
   static void unclaim(task& t) noexcept;
-  void enqueue_local(task& t, tsc::ticks attached) noexcept;
 
   // Scheduling.
   void make_runnable(task& t) noexcept;  // queue at t's CPU priority

@@ -121,9 +121,7 @@ class mpsc_queue {
       tail->next.store(n, std::memory_order_relaxed);
       tail = n;
     }
-    tail->next.store(nullptr, std::memory_order_relaxed);
-    mpsc_node* prev = head_.exchange(tail, std::memory_order_seq_cst);
-    prev->next.store(head, std::memory_order_release);
+    push_chain(head, tail);
   }
 
   // pop() removes the oldest element, or returns nullptr when the queue is
@@ -175,10 +173,12 @@ class mpsc_queue {
   }
 
  private:
-  void push_node(mpsc_node* n) noexcept {
-    n->next.store(nullptr, std::memory_order_relaxed);
-    mpsc_node* prev = head_.exchange(n, std::memory_order_seq_cst);
-    prev->next.store(n, std::memory_order_release);
+  void push_node(mpsc_node* n) noexcept { push_chain(n, n); }
+  // push_chain() appends the linked nodes first..last with one exchange.
+  void push_chain(mpsc_node* first, mpsc_node* last) noexcept {
+    last->next.store(nullptr, std::memory_order_relaxed);
+    mpsc_node* prev = head_.exchange(last, std::memory_order_seq_cst);
+    prev->next.store(first, std::memory_order_release);
   }
   static T* owner(mpsc_node* n) noexcept {
     return reinterpret_cast<T*>(reinterpret_cast<char*>(n) - member_offset<T, mpsc_node, Node>());
