@@ -26,13 +26,19 @@ struct connection {
   connection* next_free = nullptr;
 };
 
-// serve_one() echoes until the peer closes, an error, or a cancel.
-result<std::int64_t> serve_one(task& t, connection& c) {
+// echo() sends back what s receives, through buf, until the peer closes,
+// an error, or a cancel (stackful tasks).
+void echo(task& t, net::socket s, std::span<std::byte> buf) {
   for (;;) {
-    auto n = net::recv(t, c.s, c.buf);
+    auto n = net::recv(t, s, buf);
     if (!n || *n == 0) break;
-    if (!net::send_all(t, c.s, std::span<const std::byte>(c.buf.data(), *n))) break;
+    if (!net::send_all(t, s, std::span<const std::byte>(buf.data(), *n))) break;
   }
+}
+
+// serve_one() echoes on one connection, then closes it.
+result<std::int64_t> serve_one(task& t, connection& c) {
+  echo(t, c.s, c.buf);
   (void)net::close(t, c.s);
   return std::int64_t{0};
 }
@@ -159,11 +165,7 @@ void echo_service::serve_adopted(task& t, int fd) noexcept {
     return;
   }
   std::vector<std::byte> buf(opts_.buffer_size);
-  for (;;) {
-    auto n = net::recv(t, *s, buf);
-    if (!n || *n == 0) break;
-    if (!net::send_all(t, *s, std::span<const std::byte>(buf.data(), *n))) break;
-  }
+  echo(t, *s, buf);
   remove_live(fd);  // before the fd closes: stop() must not shut down a reused number
   (void)net::close(t, *s);
 }
