@@ -32,23 +32,6 @@ void coro_context::finish() noexcept {
   state_ = context_state::finished;
 }
 
-// resume(): the fast path continues a suspended coroutine and keeps only
-// `this` live across the call (the outer context waits in outer_); launching
-// and refusing are out of line.
-void coro_context::resume() noexcept {
-  if (state_ != context_state::suspended) [[unlikely]]
-    return resume_other();
-  outer_ = current_context_;
-  current_context_ = this;
-  state_ = context_state::running;
-  current_.resume();
-  current_context_ = outer_;
-  if (root_.done()) [[unlikely]]
-    finish();
-  else
-    state_ = context_state::suspended;
-}
-
 // resume_other(): the first resume() after start() launches the body; in any
 // other state but suspended, resume() does nothing.
 void coro_context::resume_other() noexcept {

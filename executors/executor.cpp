@@ -151,8 +151,6 @@ void executor::drain_remote() noexcept {
 
 // --- scheduling -----------------------------------------------------------------
 
-void executor::make_runnable(task& t) noexcept { runnable_[index(t.cpu_)].push_back(t); }
-
 void executor::requeue(task& t, priority old) noexcept {
   runnable_[index(old)].remove(t);
   make_runnable(t);
@@ -165,10 +163,8 @@ task* executor::pop_runnable() noexcept {
 }
 
 void executor::wake_task(task& t, result<void> status) noexcept {
-  if (t.timer_node_.in_heap) timers_.remove(&t.timer_node_);
   t.wake_status_ = status;
-  t.state_.store(task_state::runnable, std::memory_order_relaxed);
-  make_runnable(t);
+  unpark(t);
 }
 
 void executor::resume_waiter(task& t, result<void> status) noexcept {
@@ -176,6 +172,8 @@ void executor::resume_waiter(task& t, result<void> status) noexcept {
 }
 
 void executor::start_wait(task& t, task_state s, tsc::ticks deadline) noexcept {
+  // (task::begin_wait() does the common case itself: suspended_io, no
+  // deadline, not cancelled: only the state store below.)
   t.state_.store(s, std::memory_order_relaxed);
   // A cancelled task waiting for its own I/O to drain: cancel it now.
   if (s == task_state::suspended_io && t.cancel_requested_) cancel_all_io(t);
@@ -215,7 +213,10 @@ void executor::fire_timers(tsc::ticks now) noexcept {
   }
   t.state_.store(task_state::running, std::memory_order_relaxed);
   tl_task = &t;
-  t.ctx_->resume();
+  if (t.coro_switcher_)
+    static_cast<coro_context&>(*t.ctx_).resume_inline();
+  else
+    t.ctx_->resume();
   tl_task = nullptr;
   const tsc::ticks t1 = now_ = tsc::now();
   t.times_.executed += t1 - t0;
@@ -233,7 +234,7 @@ void executor::finish_task(task& t) noexcept {
   }
   // Completed I/O nobody reaped: forget it (its io_status may be gone).
   while (io_status* st = t.completed_.pop_front()) st->state = io_state::reaped;
-  if (!t.in_flight_.empty()) {
+  if (t.io_in_flight() != 0) {
     t.state_.store(task_state::completing, std::memory_order_relaxed);
     cancel_all_io(t);
     return;

@@ -48,13 +48,6 @@ result<void> executor::init_ring(const executor_options& opts) noexcept {
 
 // --- admission ---------------------------------------------------------------------
 
-bool executor::slot_available(priority p) const noexcept {
-  if (in_flight_ >= max_in_flight_) return false;
-  if (p == priority::low && low_cap_ != 0 && in_flight_prio_[index(priority::low)] >= low_cap_)
-    return false;
-  return true;
-}
-
 io_uring_sqe* executor::get_sqe() noexcept {
   io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
   if (!sqe) {  // SQ full: hand what is there to the kernel, which frees it
@@ -64,43 +57,28 @@ io_uring_sqe* executor::get_sqe() noexcept {
   return sqe;
 }
 
-io_uring_sqe* executor::acquire_sqes(priority p, unsigned n) noexcept {
-  // FIFO fairness: nobody overtakes a waiter of the same or a higher level.
-  for (int i = 0; i <= index(p); ++i)
-    if (!slot_waiters_[i].empty()) return nullptr;
-  if (!slot_available(p)) return nullptr;
-  if (io_uring_sq_space_left(ring_.get()) < n) submit_nonblocking();
+// The SQ lacks room for an operation's SQEs (it holds ring_entries; the
+// admitted operations are bounded by the CQ, twice that): hand what is there
+// to the kernel, which frees it.
+io_uring_sqe* executor::make_sq_room_and_get() noexcept {
+  submit_nonblocking();
   return io_uring_get_sqe(ring_.get());
 }
 
-void executor::commit(task& t, io_status& st, io_uring_sqe* sqe,
-                      std::chrono::nanoseconds timeout) noexcept {
-  io_uring_sqe_set_data64(sqe, tagged(&st, tag_op));
-  st.owner = &t;
-  st.state = io_state::in_flight;
-  st.res = 0;
-  st.cqe_flags = 0;
-  st.pending = 1;
-  st.cancel_requested = false;
-  st.timed_out = false;
-  st.io_prio = t.io_;
-  st.initiated = now_;
-  st.completed = st.reaped = 0;
+// commit() (executor_inl.hpp) stores the plain address as the operation's
+// user_data.
+static_assert(tag_op == 0);
+
+void executor::link_timeout(io_status& st, io_uring_sqe* sqe, std::chrono::nanoseconds timeout) noexcept {
+  const auto ns = std::max<std::int64_t>(timeout.count(), 0);
+  st.timeout_ts.tv_sec = ns / 1000000000;
+  st.timeout_ts.tv_nsec = ns % 1000000000;
+  sqe->flags |= IOSQE_IO_LINK;
+  io_uring_sqe* lt = io_uring_get_sqe(ring_.get());  // space was reserved
+  io_uring_prep_link_timeout(lt, &st.timeout_ts, 0);
+  io_uring_sqe_set_data64(lt, tagged(&st, tag_link_timeout));
+  ++st.pending;
   ++unsubmitted_;
-  if (timeout != forever) {
-    const auto ns = std::max<std::int64_t>(timeout.count(), 0);
-    st.timeout_ts.tv_sec = ns / 1000000000;
-    st.timeout_ts.tv_nsec = ns % 1000000000;
-    sqe->flags |= IOSQE_IO_LINK;
-    io_uring_sqe* lt = io_uring_get_sqe(ring_.get());  // space was reserved
-    io_uring_prep_link_timeout(lt, &st.timeout_ts, 0);
-    io_uring_sqe_set_data64(lt, tagged(&st, tag_link_timeout));
-    ++st.pending;
-    ++unsubmitted_;
-  }
-  t.in_flight_.push_back(st);
-  ++in_flight_;
-  ++in_flight_prio_[index(t.io_)];
 }
 
 void executor::queue_for_slot(task& t, io_status& st, std::chrono::nanoseconds timeout) noexcept {
@@ -140,12 +118,11 @@ void executor::grant_slots() noexcept {
 
 // --- completions ---------------------------------------------------------------------
 
-unsigned executor::reap_cqes() noexcept {
+unsigned executor::reap_ready_cqes() noexcept {
   io_uring* r = ring_.get();
   unsigned n = 0;
   unsigned head;
   io_uring_cqe* cqe;
-  if (io_uring_cq_ready(r) == 0) return 0;
   io_uring_for_each_cqe(r, head, cqe) {
     handle_cqe(cqe->user_data, cqe->res, cqe->flags);
     ++n;
@@ -157,6 +134,23 @@ unsigned executor::reap_cqes() noexcept {
       grant_slots();
   }
   return n;
+}
+
+// io_finished(): st has all its CQEs. Inline into the CQE loop for the
+// common case, the task waiting for exactly st; io_finished_other() is the rest.
+inline void executor::io_finished(io_status& st) noexcept {
+  task& t = *st.owner;
+  st.state = io_state::completed;
+  st.completed = now_;
+  --in_flight_;
+  --in_flight_prio_[index(st.io_prio)];
+  if (st.node.linked()) t.in_flight_.remove(st);
+  if (t.awaited_io_ == &st && t.state() == task_state::suspended_io) [[likely]] {
+    if (!st.reap_on_wake) t.completed_.push_back(st);
+    wake_task_ok(t);
+    return;
+  }
+  io_finished_other(t, st);
 }
 
 void executor::handle_cqe(std::uint64_t user_data, std::int32_t res, std::uint32_t flags) noexcept {
@@ -186,13 +180,7 @@ void executor::handle_cqe(std::uint64_t user_data, std::int32_t res, std::uint32
   if (--st->pending == 0) io_finished(*st);
 }
 
-void executor::io_finished(io_status& st) noexcept {
-  task& t = *st.owner;
-  st.state = io_state::completed;
-  st.completed = now_;
-  --in_flight_;
-  --in_flight_prio_[index(st.io_prio)];
-  t.in_flight_.remove(st);
+void executor::io_finished_other(task& t, io_status& st) noexcept {
   switch (t.state()) {
     case task_state::completing:
       st.state = io_state::reaped;  // nobody is left to reap it
@@ -200,9 +188,7 @@ void executor::io_finished(io_status& st) noexcept {
       return;
     case task_state::suspended_io:
       t.completed_.push_back(st);
-      if (t.awaited_io_ == &st) {
-        wake_task(t, success());
-      } else if (t.waiting_any_io_ && t.awaited_io_ == nullptr) {
+      if (t.waiting_any_io_ && t.awaited_io_ == nullptr) {
         // A cancelled wait resumes only once every CQE of the task is in.
         if (!t.cancel_requested_)
           wake_task(t, success());
@@ -230,16 +216,10 @@ void executor::cancel_io(io_status& st) noexcept {
 
 void executor::cancel_all_io(task& t) noexcept {
   t.in_flight_.for_each([this](io_status& st) { cancel_io(st); });
+  if (io_status* a = t.awaited_reap_on_wake()) cancel_io(*a);
 }
 
 void detail::forget_completed(io_status& st) noexcept { executor::reap(st); }
-
-void executor::reap(io_status& st) noexcept {
-  if (st.state != io_state::completed) return;
-  st.owner->completed_.remove(st);
-  st.state = io_state::reaped;
-  st.reaped = st.owner->ex_ ? st.owner->ex_->now_ : tsc::now();
-}
 
 // --- the ring's own traffic ---------------------------------------------------------
 

@@ -149,10 +149,7 @@ result<void> task::refused(wait_refusal w) noexcept {
   return failure(errc::cannot_suspend);
 }
 
-void task::begin_wait(task_state s, tsc::ticks deadline, std::coroutine_handle<> h) noexcept {
-  static_cast<coro_context&>(*ctx_).set_current(h);
-  ex_->start_wait(*this, s, deadline);
-}
+void task::register_wait(task_state s, tsc::ticks deadline) noexcept { ex_->start_wait(*this, s, deadline); }
 
 result<void> task::yield() noexcept { return wait_stackful(task_state::runnable, 0); }
 

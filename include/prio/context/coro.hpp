@@ -128,7 +128,24 @@ class coro_context final : public context {
   ~coro_context() override = default;
 
   void start(entry_fn entry, void* arg) noexcept override;
-  void resume() noexcept override;
+  void resume() noexcept override { resume_inline(); }
+  // resume_inline() is resume() for a caller that knows the context is a
+  // coro_context (the executor's run loop): the fast path continues a
+  // suspended coroutine and keeps only `this` live across the call (the
+  // outer context waits in outer_); launching and refusing are out of line.
+  void resume_inline() noexcept {
+    if (state_ != context_state::suspended) [[unlikely]]
+      return resume_other();
+    outer_ = current_context_;
+    current_context_ = this;
+    state_ = context_state::running;
+    current_.resume();
+    current_context_ = outer_;
+    if (root_.done()) [[unlikely]]
+      finish();
+    else
+      state_ = context_state::suspended;
+  }
 
   // set_root() is called by entry(arg) inside resume(): the coroutine that is
   // the body. Calling thread: the one inside resume().

@@ -165,6 +165,8 @@ class executor {
   // Scheduling.
   void make_runnable(task& t) noexcept;  // queue at t's CPU priority
   void wake_task(task& t, result<void> status) noexcept;
+  void wake_task_ok(task& t) noexcept;  // wake_task(t, success()), no result to copy
+  void unpark(task& t) noexcept;
   task* pop_runnable() noexcept;
   void run_task(task& t) noexcept;
   void finish_task(task& t) noexcept;
@@ -176,17 +178,27 @@ class executor {
   void requeue(task& t, priority old) noexcept;
 
   // I/O.
+  // acquire_sqes() hands out n consecutive SQEs for an operation at level p,
+  // or nullptr when it must wait for a slot (inline: every operation passes
+  // here; making room in a full SQ is the out-of-line part).
   io_uring_sqe* acquire_sqes(priority p, unsigned n) noexcept;
+  io_uring_sqe* make_sq_room_and_get() noexcept;
   io_uring_sqe* get_sqe() noexcept;
+  // commit() makes st, prepared in sqe, an operation in flight of task t.
   void commit(task& t, io_status& st, io_uring_sqe* sqe, std::chrono::nanoseconds timeout) noexcept;
+  void link_timeout(io_status& st, io_uring_sqe* sqe, std::chrono::nanoseconds timeout) noexcept;
   void queue_for_slot(task& t, io_status& st, std::chrono::nanoseconds timeout) noexcept;
   void grant_slots() noexcept;
   bool slot_available(priority p) const noexcept;
   // reap_cqes() stamps the batch with now_: run()'s loop read the clock at
   // most a few steps earlier (end of a slice, an enter, a spin, a sleep).
+  // Inline, as run() calls it on every turn of its loop, mostly to find the
+  // CQ empty; reap_ready_cqes() is the out-of-line rest.
   unsigned reap_cqes() noexcept;
+  unsigned reap_ready_cqes() noexcept;
   void handle_cqe(std::uint64_t user_data, std::int32_t res, std::uint32_t flags) noexcept;
   void io_finished(io_status& st) noexcept;
+  void io_finished_other(task& t, io_status& st) noexcept;
   void cancel_all_io(task& t) noexcept;
   void arm_wake_read() noexcept;
   void signal() noexcept;  // ends a sleep in wait_for_events()

@@ -8,6 +8,76 @@
 
 namespace prio {
 
+inline bool executor::slot_available(priority p) const noexcept {
+  if (in_flight_ >= max_in_flight_) return false;
+  if (p == priority::low && low_cap_ != 0 && in_flight_prio_[index(priority::low)] >= low_cap_)
+    return false;
+  return true;
+}
+
+inline io_uring_sqe* executor::acquire_sqes(priority p, unsigned n) noexcept {
+  // FIFO fairness: nobody overtakes a waiter of the same or a higher level.
+  for (int i = 0; i <= index(p); ++i)
+    if (!slot_waiters_[i].empty()) return nullptr;
+  if (!slot_available(p)) return nullptr;
+  // io_uring_get_sqe() without its checks for SQPOLL and 128-byte SQEs (the
+  // executor's rings use neither, ring_setup.cpp) and with one read of the
+  // kernel's head for both the room check and the SQE.
+  io_uring_sq& sq = ring_->sq;
+  const unsigned tail = sq.sqe_tail;
+  if (tail + n - IO_URING_READ_ONCE(*sq.khead) > sq.ring_entries) [[unlikely]]
+    return make_sq_room_and_get();
+  sq.sqe_tail = tail + 1;
+  return &sq.sqes[tail & sq.ring_mask];
+}
+
+inline void executor::make_runnable(task& t) noexcept { runnable_[index(t.cpu_)].push_back(t); }
+
+// unpark(): a waiting task t, its wake status set, becomes runnable.
+inline void executor::unpark(task& t) noexcept {
+  if (t.timer_node_.in_heap) timers_.remove(&t.timer_node_);
+  t.state_.store(task_state::runnable, std::memory_order_relaxed);
+  make_runnable(t);
+}
+
+inline void executor::wake_task_ok(task& t) noexcept {
+  t.wake_status_ = success();
+  unpark(t);
+}
+
+inline void executor::commit(task& t, io_status& st, io_uring_sqe* sqe,
+                             std::chrono::nanoseconds timeout) noexcept {
+  io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uint64_t>(&st));  // tag_op (0)
+  st.owner = &t;
+  st.state = io_state::in_flight;
+  st.res = 0;
+  st.cqe_flags = 0;
+  st.pending = 1;
+  st.cancel_requested = false;
+  st.timed_out = false;
+  st.io_prio = t.io_;
+  st.initiated = now_;
+  st.completed = st.reaped = 0;
+  ++unsubmitted_;
+  if (timeout != forever) [[unlikely]]
+    link_timeout(st, sqe, timeout);
+  if (!st.reap_on_wake) t.in_flight_.push_back(st);
+  ++in_flight_;
+  ++in_flight_prio_[index(t.io_)];
+}
+
+inline unsigned executor::reap_cqes() noexcept {
+  if (io_uring_cq_ready(ring_.get()) == 0) return 0;
+  return reap_ready_cqes();
+}
+
+inline void executor::reap(io_status& st) noexcept {
+  if (st.state != io_state::completed) return;
+  if (st.node.linked()) st.owner->completed_.remove(st);  // reap_on_wake: never listed
+  st.state = io_state::reaped;
+  st.reaped = st.owner->ex_ ? st.owner->ex_->now_ : tsc::now();
+}
+
 template <class Prep>
 result<executor::admission> executor::try_initiate(task& t, io_status& st, Prep&& prep,
                                                    std::chrono::nanoseconds timeout) noexcept {

@@ -44,6 +44,7 @@ result<std::int32_t> perform(task& t, Prep&& prep,
   executor* ex = t.current_executor();
   if (!ex) return failure(errno_error(EINVAL));
   io_status st;
+  st.reap_on_wake = true;
   t.set_awaited_io(&st);
   auto adm = ex->try_initiate(t, st, prep, timeout);
   if (!adm) {
@@ -149,6 +150,7 @@ class perform_awaiter {
       adm_ = failure(errno_error(EINVAL));
       return true;
     }
+    st_.reap_on_wake = true;
     t_.set_awaited_io(&st_);
     adm_ = ex->try_initiate(t_, st_, prep_, timeout_);
     if (!adm_) t_.set_awaited_io(nullptr);

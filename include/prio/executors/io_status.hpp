@@ -62,6 +62,11 @@ struct io_status {
   std::uint8_t pending;          // CQEs still owed: op, linked timeout, cancel
   bool cancel_requested;         // an async cancel was submitted for it
   bool timed_out;                // its linked timeout fired (res is -ETIME)
+  // reap_on_wake: the caller awaits exactly this operation and reaps it as
+  // soon as it resumes (perform()): it is on neither of the task's lists (the
+  // task's awaited_io_ names it while it is in flight). Set before
+  // initiation; kept across reuse.
+  bool reap_on_wake = false;
   task* owner = nullptr;
   tsc::ticks initiated, completed, reaped;  // valid once admitted
 

@@ -119,7 +119,7 @@ class task {
   const task_times& times() const noexcept { return times_; }
   const context& ctx() const noexcept { return *ctx_; }
   std::uint64_t id() const noexcept { return id_; }
-  std::size_t io_in_flight() const noexcept { return in_flight_.size(); }
+  std::size_t io_in_flight() const noexcept { return in_flight_.size() + (awaited_reap_on_wake() != nullptr); }
 
   // --- suspension points, stackful bodies (call from inside the body) -------
   // yield() lets every other runnable task of this or a higher priority run.
@@ -162,7 +162,17 @@ class task {
     return end_wait();
   }
   // For coroutine awaitables: prepare the wait after the handle was stored.
-  void begin_wait(task_state s, tsc::ticks deadline, std::coroutine_handle<> h) noexcept;
+  // Inline for the common wait, one operation of its own with no deadline in
+  // a task nobody cancelled: that needs only the state (the executor's
+  // start_wait() does nothing more for it).
+  void begin_wait(task_state s, tsc::ticks deadline, std::coroutine_handle<> h) noexcept {
+    static_cast<coro_context&>(*ctx_).set_current(h);
+    if (s == task_state::suspended_io && deadline == 0 && !cancel_requested_) [[likely]] {
+      state_.store(s, std::memory_order_relaxed);
+      return;
+    }
+    register_wait(s, deadline);
+  }
   result<void> end_wait() noexcept { return std::exchange(wake_status_, {}); }
   // set_awaited_io(): the operation an await-one wait is for (nullptr: none).
   void set_awaited_io(io_status* st) noexcept { awaited_io_ = st; }
@@ -180,6 +190,13 @@ class task {
   enum class wait_refusal : std::uint8_t { none, cannot_suspend, cancelled };
   wait_refusal begin_wait_stackful(task_state s, tsc::ticks deadline) noexcept;
   static result<void> refused(wait_refusal w) noexcept;
+  void register_wait(task_state s, tsc::ticks deadline) noexcept;  // ex_->start_wait()
+  // awaited_reap_on_wake() is the awaited operation while it is in flight
+  // and on no list (io_status::reap_on_wake), or nullptr.
+  io_status* awaited_reap_on_wake() const noexcept {
+    io_status* a = awaited_io_;
+    return a && a->state == io_state::in_flight && !a->node.linked() ? a : nullptr;
+  }
   static void coroutine_entry(void* self);
   static co<void> coroutine_root(task& t);
   result<std::int64_t> run_stackful_body();
