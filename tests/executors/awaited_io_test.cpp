@@ -1,0 +1,116 @@
+// Description: an operation awaited with perform()/async_perform() is on none
+// of its task's lists (it is reaped as its task wakes), yet it still counts as
+// the task's I/O in flight and is cancelled with the task; wait_io() keeps
+// its completion on the completed list for a later reap.
+#include <unistd.h>
+
+#include "exec_helpers.hpp"
+#include "prio/io/nop.hpp"
+
+namespace prio::test {
+namespace {
+
+const std::vector<switcher_kind> all_suspending = {switcher_kind::sjlj, switcher_kind::ucontext,
+                                                   switcher_kind::asm_switch, switcher_kind::coroutine};
+
+class AwaitedIo : public ::testing::TestWithParam<switcher_kind> {};
+
+// set_read_body() makes t read up to 8 bytes of fd with perform (or
+// async_perform), leaving the result in *got.
+void set_read_body(task& t, int fd, char* buf, result<std::int32_t>* got) {
+  auto prep = [fd, buf](io_uring_sqe* sqe) { io_uring_prep_read(sqe, fd, buf, 8, 0); };
+  if (t.ctx().kind() == switcher_kind::coroutine) {
+    t.set_body([prep, got](task& self) -> co<result<std::int64_t>> {
+      *got = co_await async_perform(self, prep);
+      co_return std::int64_t{0};
+    });
+  } else {
+    t.set_body([prep, got](task& self) -> result<std::int64_t> {
+      *got = perform(self, prep);
+      return std::int64_t{0};
+    });
+  }
+}
+
+TEST_P(AwaitedIo, CountsAsInFlightUntilItsTaskWakes) {
+  auto ex = make_executor();
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  auto t = make_task(GetParam());
+  char buf[8] = {};
+  result<std::int32_t> got = failure(errno_error(EINVAL));
+  set_read_body(*t, fds[0], buf, &got);
+  ASSERT_TRUE(ex->attach(*t));
+  ASSERT_TRUE(ex->run(1, 0ns));
+  ASSERT_EQ(t->state(), task_state::suspended_io);
+  EXPECT_EQ(t->io_in_flight(), 1u);
+  EXPECT_EQ(ex->stats().io_in_flight, 1u);
+  ASSERT_EQ(::write(fds[1], "abc", 3), 3);
+  drive(*ex, [&] { return t->state() == task_state::completed; });
+  ASSERT_TRUE(got) << got.error().message();
+  EXPECT_EQ(*got, 3);
+  EXPECT_EQ(std::string(buf, 3), "abc");
+  EXPECT_EQ(t->io_in_flight(), 0u);
+  EXPECT_EQ(ex->stats().io_in_flight, 0u);
+  // Reusable: a second run waits and completes the same way.
+  ASSERT_TRUE(ex->attach(*t));
+  ASSERT_TRUE(ex->run(1, 0ns));
+  EXPECT_EQ(t->io_in_flight(), 1u);
+  ASSERT_EQ(::write(fds[1], "z", 1), 1);
+  drive(*ex, [&] { return t->state() == task_state::completed; });
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, 1);
+  EXPECT_EQ(t->io_in_flight(), 0u);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST_P(AwaitedIo, CancelledTaskCancelsIt) {
+  auto ex = make_executor();
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  auto t = make_task(GetParam());
+  char buf[8] = {};
+  result<std::int32_t> got = 0;
+  set_read_body(*t, fds[0], buf, &got);
+  ASSERT_TRUE(ex->attach(*t));
+  ASSERT_TRUE(ex->run(1, 0ns));
+  ASSERT_EQ(t->io_in_flight(), 1u);
+  ASSERT_TRUE(t->cancel());
+  drive(*ex, [&] { return t->state() == task_state::completed; });
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error(), std::errc::operation_canceled);
+  EXPECT_EQ(t->io_in_flight(), 0u);
+  EXPECT_EQ(ex->stats().io_in_flight, 0u);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+// wait_io() is the many-in-flight style: the completion stays listed until
+// the body reaps it (here through suspend_until_completed_io()).
+TEST(AwaitedIoWaitIo, CompletionStaysListedUntilReaped) {
+  auto ex = make_executor();
+  auto t = make_task(switcher_kind::asm_switch);
+  io_status st;
+  const io_status* handed = nullptr;
+  bool listed_after_wait = false;
+  t->set_body([&](task& self) -> result<std::int64_t> {
+    PRIO_TRY(initiate_nop(self, st));
+    PRIO_TRY(wait_io(self, st));
+    listed_after_wait = st.state == io_state::completed;
+    auto r = self.suspend_until_completed_io();
+    if (!r) return failure(r.error());
+    handed = *r;
+    return std::int64_t{0};
+  });
+  ASSERT_TRUE(ex->attach(*t));
+  drive(*ex, [&] { return t->state() == task_state::completed; });
+  EXPECT_TRUE(listed_after_wait);
+  EXPECT_EQ(handed, &st);
+  EXPECT_EQ(st.state, io_state::reaped);
+}
+
+INSTANTIATE_TEST_SUITE_P(Switchers, AwaitedIo, ::testing::ValuesIn(all_suspending), kind_name);
+
+}  // namespace
+}  // namespace prio::test
