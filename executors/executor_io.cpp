@@ -119,16 +119,19 @@ void executor::grant_slots() noexcept {
 // --- completions ---------------------------------------------------------------------
 
 unsigned executor::reap_ready_cqes() noexcept {
-  io_uring* r = ring_.get();
-  unsigned n = 0;
-  unsigned head;
-  io_uring_cqe* cqe;
-  io_uring_for_each_cqe(r, head, cqe) {
-    handle_cqe(cqe->user_data, cqe->res, cqe->flags);
-    ++n;
+  // The CQEs up to the tail seen now (16 bytes each: the rings never ask for
+  // CQE32, ring_setup.cpp); ones the kernel adds meanwhile (a submission from
+  // a CQE's handler) wait for the next call.
+  io_uring_cq& cq = ring_->cq;
+  const unsigned head = *cq.khead;
+  const unsigned tail = io_uring_smp_load_acquire(cq.ktail);
+  for (unsigned h = head; h != tail; ++h) {
+    const io_uring_cqe& c = cq.cqes[h & cq.ring_mask];
+    handle_cqe(c.user_data, c.res, c.flags);
   }
+  const unsigned n = tail - head;
   if (n) {
-    io_uring_cq_advance(r, n);
+    io_uring_smp_store_release(cq.khead, tail);
     stats_.reaped_cqes += n;
     if (!slot_waiters_[0].empty() || !slot_waiters_[1].empty() || !slot_waiters_[2].empty())
       grant_slots();

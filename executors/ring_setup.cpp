@@ -36,8 +36,8 @@ std::string ring_flags_to_text(unsigned flags) {
 result<void> create_ring(io_uring* ring, unsigned entries, unsigned cq_entries,
                          unsigned& flags_used, std::string& flags_text) noexcept {
   // Most capable first; each step drops what older kernels refuse (EINVAL).
-  // Never SQPOLL or SQE128: executor::acquire_sqes() takes SQEs without the
-  // checks those need.
+  // Never SQPOLL, SQE128 or CQE32: executor::acquire_sqes() and
+  // reap_ready_cqes() index the rings without the checks those need.
   static const unsigned attempts[] = {
       IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL |
           IORING_SETUP_R_DISABLED,
