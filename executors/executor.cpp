@@ -172,8 +172,9 @@ void executor::resume_waiter(task& t, result<void> status) noexcept {
 }
 
 void executor::start_wait(task& t, task_state s, tsc::ticks deadline) noexcept {
-  // (task::begin_wait() does the common case itself: suspended_io, no
-  // deadline, not cancelled: only the state store below.)
+  // (task::begin_wait() and task::wait_stackful() do the common case
+  // themselves: suspended_io, no deadline, not cancelled: only the state
+  // store below.)
   t.state_.store(s, std::memory_order_relaxed);
   // A cancelled task waiting for its own I/O to drain: cancel it now.
   if (s == task_state::suspended_io && t.cancel_requested_) cancel_all_io(t);

@@ -39,6 +39,7 @@ task::task(std::unique_ptr<context> ctx, const task_options& opts) noexcept
     : cpu_(opts.cpu),
       io_(opts.io),
       coro_switcher_(ctx->kind() == switcher_kind::coroutine),
+      stack_switcher_(ctx->kind() != switcher_kind::coroutine && ctx->kind() != switcher_kind::none),
       ctx_(std::move(ctx)),
       id_(g_next_task_id.fetch_add(1)) {}
 

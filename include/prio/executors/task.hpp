@@ -154,8 +154,13 @@ class task {
   // the status it was woken with); a deadline of 0 means none. Inline: the
   // switch back into the task lands in the frame that waits, so no return
   // follows it (a return right after a stack switch is always mispredicted).
+  // The common wait (own I/O, no deadline, a running stackful task nobody
+  // cancelled) needs only the state; begin_wait_stackful() does the rest.
   result<void> wait_stackful(task_state s, tsc::ticks deadline) noexcept {
-    if (const wait_refusal w = begin_wait_stackful(s, deadline); w != wait_refusal::none) [[unlikely]]
+    if (s == task_state::suspended_io && deadline == 0 && stack_switcher_ && !cancel_requested_ &&
+        state() == task_state::running) [[likely]]
+      state_.store(s, std::memory_order_relaxed);
+    else if (const wait_refusal w = begin_wait_stackful(s, deadline); w != wait_refusal::none)
       return refused(w);
     if (auto r = ctx_->suspend(); !r) [[unlikely]]
       return r;
@@ -231,6 +236,7 @@ class task {
   bool cancel_requested_ = false;
   bool waiting_any_io_ = false;     // suspend_until_completed_io in progress
   bool coro_switcher_ = false;      // ctx_ is the coroutine switcher
+  bool stack_switcher_ = false;     // ctx_ suspends on a stack (sjlj, ucontext, asm)
   task_state claimed_from_ = task_state::idle;  // state before the last attach
   std::uint32_t pending_cancels_ = 0;
   std::unique_ptr<context> ctx_;
