@@ -194,7 +194,7 @@ void executor::io_finished_other(task& t, io_status& st) noexcept {
       if (t.waiting_any_io_ && t.awaited_io_ == nullptr) {
         // A cancelled wait resumes only once every CQE of the task is in.
         if (!t.cancel_requested_)
-          wake_task(t, success());
+          wake_task_ok(t);
         else if (t.in_flight_.empty() && t.pending_cancels_ == 0)
           wake_task(t, failure(errno_error(ECANCELED)));
       }
