@@ -45,6 +45,7 @@ result<std::unique_ptr<executor>> executor::create(const executor_options& opts)
 executor::~executor() {
   debug::remove_executor(this);
   shutdown();
+  if (ring_fd_registered_ && !on_bound_thread()) disown_ring_fd_registration(ring_.get());
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
@@ -59,7 +60,7 @@ result<void> executor::bind_to_this_thread() noexcept {
     return expected == me ? success() : failure(errc::not_on_executor);
   debug::bind_executor(this);  // records this kernel thread for debuggers
   if (ring_) {
-    PRIO_TRY(enable_ring(ring_.get(), ring_flags_, fixed_files_));
+    PRIO_TRY(enable_ring(ring_.get(), ring_flags_, fixed_files_, ring_fd_registered_));
     arm_wake_read();
   }
   return success();

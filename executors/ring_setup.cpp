@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "prio_build_config.h"
@@ -64,7 +65,7 @@ result<void> create_ring(io_uring* ring, unsigned entries, unsigned cq_entries,
   return failure(errno_error(-last));
 }
 
-result<void> enable_ring(io_uring* ring, unsigned flags, unsigned& files) noexcept {
+result<void> enable_ring(io_uring* ring, unsigned flags, unsigned& files, bool& fd_registered) noexcept {
   if (flags & IORING_SETUP_R_DISABLED) {
     // Raw register call: liburing 2.3 declares io_uring_enable_rings() but
     // its shared library does not export it.
@@ -80,7 +81,20 @@ result<void> enable_ring(io_uring* ring, unsigned flags, unsigned& files) noexce
     }
     if (r < 0) files = 0;
   }
+  fd_registered = false;
+#if PRIO_HAVE_IO_URING_REGISTER_RING_FD
+  // Every io_uring_enter then skips the fd lookup (fget/fput of the ring's
+  // file). Older kernels refuse (EINVAL): the plain fd keeps working.
+  fd_registered = io_uring_register_ring_fd(ring) == 1;
+#endif
   return success();
+}
+
+void disown_ring_fd_registration(io_uring* ring) noexcept {
+  // Slots are indexed from 0 to a small maximum (16 in Linux 6.x); an index
+  // beyond any maximum makes the unregister call fail with EINVAL, touching
+  // nothing.
+  ring->enter_ring_fd = std::numeric_limits<int>::max();
 }
 
 }  // namespace prio

@@ -18,9 +18,17 @@ result<void> create_ring(io_uring* ring, unsigned entries, unsigned cq_entries,
                          unsigned& flags_used, std::string& flags_text) noexcept;
 
 // enable_ring() is called on the executor's thread before first use: enables
-// a disabled ring and registers a sparse fixed-file table of `files` slots
-// (files is set to 0 if the kernel refuses).
-result<void> enable_ring(io_uring* ring, unsigned flags, unsigned& files) noexcept;
+// a disabled ring, registers a sparse fixed-file table of `files` slots
+// (files is set to 0 if the kernel refuses) and registers the ring's fd in
+// the calling thread's ring table where the kernel can (fd_registered).
+result<void> enable_ring(io_uring* ring, unsigned flags, unsigned& files, bool& fd_registered) noexcept;
+
+// disown_ring_fd_registration() is for a ring torn down on a thread other
+// than the one that registered its fd: liburing would unregister the same
+// slot of *this* thread's table, which may hold another ring. It points the
+// ring at a slot the kernel refuses instead; the registering thread keeps
+// its reference until it exits.
+void disown_ring_fd_registration(io_uring* ring) noexcept;
 
 // ring_flags_to_text() names IORING_SETUP_* flags: "SINGLE_ISSUER|DEFER_TASKRUN".
 std::string ring_flags_to_text(unsigned flags);

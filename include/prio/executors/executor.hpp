@@ -103,6 +103,10 @@ class executor {
   unsigned ring_flags() const noexcept { return ring_flags_; }
   const std::string& ring_flags_text() const noexcept { return ring_flags_text_; }
   unsigned fixed_file_slots() const noexcept { return fixed_files_; }
+  // ring_fd_registered(): the ring's fd is in the bound thread's registered
+  // ring table (Linux 5.18+), so io_uring_enter skips looking it up. Set
+  // once the executor is bound.
+  bool ring_fd_registered() const noexcept { return ring_fd_registered_; }
   unsigned max_in_flight() const noexcept { return max_in_flight_; }
   bool on_bound_thread() const noexcept;
   // now() is the executor's cached clock: the TSC as of the current task
@@ -250,6 +254,7 @@ class executor {
   unsigned ring_flags_ = 0;
   std::string ring_flags_text_;
   unsigned fixed_files_ = 0;
+  bool ring_fd_registered_ = false;
   intrusive_list<task, &task::live_node_> live_;  // attached, not completed
   registered_buffers* buffers_ = nullptr;
 };
