@@ -2,7 +2,7 @@
 // the two ways the file benchmarks compare: from one prio task
 // (initiate_* + suspend_until_completed_io) and from a raw liburing loop
 // on a ring set up the same way (SINGLE_ISSUER|DEFER_TASKRUN|SUBMIT_ALL,
-// 256 entries, the file registered). One benchmark iteration = one
+// 256 entries, the file and the ring fd registered). One benchmark iteration = one
 // completed operation.
 #pragma once
 
@@ -101,6 +101,7 @@ inline void raw_qd_loop(benchmark::State& state, const std::string& path, file_o
     state.SkipWithError("io_uring_queue_init_params");
     return;
   }
+  (void)io_uring_register_ring_fd(&ring);  // as the executor does on its thread
   const int mode = op == file_op::read ? O_RDONLY : O_WRONLY;
   int fd = ::open(path.c_str(), mode | O_CLOEXEC | (direct ? O_DIRECT : 0));
   io_uring_register_files(&ring, &fd, 1);

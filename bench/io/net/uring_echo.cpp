@@ -67,6 +67,7 @@ int uring_echo::run(const std::function<void(std::uint16_t)>& on_ready) {
     if (int r = io_uring_queue_init_params(1024, &ring, &p); r < 0) return -r;
   }
   if (int r = io_uring_register_files_sparse(&ring, max_conns); r < 0) return -r;
+  (void)io_uring_register_ring_fd(&ring);  // as prio's executor does on its thread
   std::uint16_t port = 0;
   const int l = listen_loopback(0, port);
   if (l < 0) return -l;
