@@ -2,8 +2,6 @@
 // of its task's lists (it is reaped as its task wakes), yet it still counts as
 // the task's I/O in flight and is cancelled with the task; wait_io() keeps
 // its completion on the completed list for a later reap.
-#include <unistd.h>
-
 #include "exec_helpers.hpp"
 #include "prio/io/nop.hpp"
 
@@ -12,8 +10,6 @@ namespace {
 
 const std::vector<switcher_kind> all_suspending = {switcher_kind::sjlj, switcher_kind::ucontext,
                                                    switcher_kind::asm_switch, switcher_kind::coroutine};
-
-class AwaitedIo : public ::testing::TestWithParam<switcher_kind> {};
 
 // set_read_body() makes t read up to 8 bytes of fd with perform (or
 // async_perform), leaving the result in *got.
@@ -32,20 +28,28 @@ void set_read_body(task& t, int fd, char* buf, result<std::int32_t>* got) {
   }
 }
 
-TEST_P(AwaitedIo, CountsAsInFlightUntilItsTaskWakes) {
-  auto ex = make_executor();
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  auto t = make_task(GetParam());
+// Each case: a task of the parameter's switcher reading an empty pipe.
+class AwaitedIo : public ::testing::TestWithParam<switcher_kind> {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(p.ok());
+    ASSERT_TRUE(ex && t);
+    set_read_body(*t, p.read_end(), buf, &got);
+  }
+  test_pipe p;
+  std::unique_ptr<executor> ex = make_executor();
+  std::unique_ptr<task> t = make_task(GetParam());
   char buf[8] = {};
   result<std::int32_t> got = failure(errno_error(EINVAL));
-  set_read_body(*t, fds[0], buf, &got);
+};
+
+TEST_P(AwaitedIo, CountsAsInFlightUntilItsTaskWakes) {
   ASSERT_TRUE(ex->attach(*t));
   ASSERT_TRUE(ex->run(1, 0ns));
   ASSERT_EQ(t->state(), task_state::suspended_io);
   EXPECT_EQ(t->io_in_flight(), 1u);
   EXPECT_EQ(ex->stats().io_in_flight, 1u);
-  ASSERT_EQ(::write(fds[1], "abc", 3), 3);
+  ASSERT_EQ(::write(p.write_end(), "abc", 3), 3);
   drive(*ex, [&] { return t->state() == task_state::completed; });
   ASSERT_TRUE(got) << got.error().message();
   EXPECT_EQ(*got, 3);
@@ -56,23 +60,15 @@ TEST_P(AwaitedIo, CountsAsInFlightUntilItsTaskWakes) {
   ASSERT_TRUE(ex->attach(*t));
   ASSERT_TRUE(ex->run(1, 0ns));
   EXPECT_EQ(t->io_in_flight(), 1u);
-  ASSERT_EQ(::write(fds[1], "z", 1), 1);
+  ASSERT_EQ(::write(p.write_end(), "z", 1), 1);
   drive(*ex, [&] { return t->state() == task_state::completed; });
   ASSERT_TRUE(got);
   EXPECT_EQ(*got, 1);
   EXPECT_EQ(t->io_in_flight(), 0u);
-  ::close(fds[0]);
-  ::close(fds[1]);
 }
 
 TEST_P(AwaitedIo, CancelledTaskCancelsIt) {
-  auto ex = make_executor();
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  auto t = make_task(GetParam());
-  char buf[8] = {};
-  result<std::int32_t> got = 0;
-  set_read_body(*t, fds[0], buf, &got);
+  got = 0;
   ASSERT_TRUE(ex->attach(*t));
   ASSERT_TRUE(ex->run(1, 0ns));
   ASSERT_EQ(t->io_in_flight(), 1u);
@@ -82,31 +78,28 @@ TEST_P(AwaitedIo, CancelledTaskCancelsIt) {
   EXPECT_EQ(got.error(), std::errc::operation_canceled);
   EXPECT_EQ(t->io_in_flight(), 0u);
   EXPECT_EQ(ex->stats().io_in_flight, 0u);
-  ::close(fds[0]);
-  ::close(fds[1]);
 }
 
 // wait_io() is the many-in-flight style: the completion stays listed until
-// the body reaps it (here through suspend_until_completed_io()).
+// the body reaps it (here through a polling suspend_until_completed_io()).
 TEST(AwaitedIoWaitIo, CompletionStaysListedUntilReaped) {
   auto ex = make_executor();
   auto t = make_task(switcher_kind::asm_switch);
   io_status st;
-  const io_status* handed = nullptr;
   bool listed_after_wait = false;
+  result<io_status*> handed = nullptr;
   t->set_body([&](task& self) -> result<std::int64_t> {
     PRIO_TRY(initiate_nop(self, st));
     PRIO_TRY(wait_io(self, st));
-    listed_after_wait = st.state == io_state::completed;
-    auto r = self.suspend_until_completed_io();
-    if (!r) return failure(r.error());
-    handed = *r;
+    listed_after_wait = st.state == io_state::completed && self.io_in_flight() == 0;
+    handed = self.suspend_until_completed_io(0ns);  // listed: handed out at once
     return std::int64_t{0};
   });
   ASSERT_TRUE(ex->attach(*t));
   drive(*ex, [&] { return t->state() == task_state::completed; });
   EXPECT_TRUE(listed_after_wait);
-  EXPECT_EQ(handed, &st);
+  ASSERT_TRUE(handed);
+  EXPECT_EQ(*handed, &st);
   EXPECT_EQ(st.state, io_state::reaped);
 }
 

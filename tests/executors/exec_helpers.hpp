@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <memory>
@@ -68,5 +69,21 @@ inline bool all_completed(const std::vector<std::unique_ptr<task>>& ts) {
     if (t->state() != task_state::completed) return false;
   return true;
 }
+
+// test_pipe: a pipe for reads that complete only when the test writes;
+// closed when the test ends (ok() is false if pipe() failed).
+struct test_pipe {
+  int fds[2] = {-1, -1};
+  test_pipe() noexcept { (void)::pipe(fds); }
+  ~test_pipe() {
+    for (int fd : fds)
+      if (fd >= 0) ::close(fd);
+  }
+  test_pipe(const test_pipe&) = delete;
+  test_pipe& operator=(const test_pipe&) = delete;
+  bool ok() const noexcept { return fds[0] >= 0; }
+  int read_end() const noexcept { return fds[0]; }
+  int write_end() const noexcept { return fds[1]; }
+};
 
 }  // namespace prio::test
