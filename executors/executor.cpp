@@ -451,6 +451,7 @@ void executor::shutdown() noexcept {
     }
     if (t->timer_node_.in_heap) timers_.remove(&t->timer_node_);
     t->ex_ = nullptr;
+    t->awaited_io_ = nullptr;  // its frame is never resumed: the record may go away
     t->outcome_ = failure(errc::executor_closed);
     t->state_.store(task_state::completed, std::memory_order_release);
   }

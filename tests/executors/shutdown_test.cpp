@@ -37,6 +37,7 @@ TEST(Shutdown, DestroyWithWorkLeft) {
     EXPECT_EQ(t->state(), task_state::completed);
     ASSERT_FALSE(t->outcome());
     EXPECT_EQ(t->outcome().error(), make_error_code(errc::executor_closed));
+    EXPECT_EQ(t->io_in_flight(), 0u);  // the reader's awaited read was drained
   }
   // The read was cancelled: data written now stays in the pipe.
   ASSERT_EQ(::write(fds[1], "z", 1), 1);
