@@ -182,9 +182,9 @@ class executor {
   void requeue(task& t, priority old) noexcept;
 
   // I/O.
-  // acquire_sqes() hands out n consecutive SQEs for an operation at level p,
-  // or nullptr when it must wait for a slot (inline: every operation passes
-  // here; making room in a full SQ is the out-of-line part).
+  // acquire_sqes() makes sure n SQEs are free and hands out the first, for an
+  // operation at level p, or nullptr when it must wait for a slot (inline:
+  // every operation passes here; making room in a full SQ is out of line).
   io_uring_sqe* acquire_sqes(priority p, unsigned n) noexcept;
   io_uring_sqe* make_sq_room_and_get() noexcept;
   io_uring_sqe* get_sqe() noexcept;
