@@ -27,6 +27,7 @@ std::uint64_t tagged(const void* p, tag t) noexcept { return reinterpret_cast<st
 }  // namespace
 
 void executor::ring_deleter::operator()(io_uring* r) const noexcept {
+  note_ring_unmapping();
   io_uring_queue_exit(r);
   delete r;
 }

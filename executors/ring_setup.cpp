@@ -11,6 +11,9 @@
 #include <vector>
 
 #include "prio_build_config.h"
+#if PRIO_SANITIZE_THREAD
+#include <sanitizer/tsan_interface.h>
+#endif
 
 namespace prio {
 
@@ -56,6 +59,7 @@ result<void> create_ring(io_uring* ring, unsigned entries, unsigned cq_entries,
     p.cq_entries = cq_entries;
     last = io_uring_queue_init_params(entries, ring, &p);
     if (last == 0) {
+      note_ring_mapped();
       flags_used = p.flags;
       flags_text = ring_flags_to_text(p.flags & ~IORING_SETUP_R_DISABLED);
       return success();
@@ -89,6 +93,17 @@ result<void> enable_ring(io_uring* ring, unsigned flags, unsigned& files, bool& 
 #endif
   return success();
 }
+
+#if PRIO_SANITIZE_THREAD
+namespace {
+char g_ring_memory;  // TSan's sync object for ring mappings
+}
+void note_ring_mapped() noexcept { __tsan_acquire(&g_ring_memory); }
+void note_ring_unmapping() noexcept { __tsan_release(&g_ring_memory); }
+#else
+void note_ring_mapped() noexcept {}
+void note_ring_unmapping() noexcept {}
+#endif
 
 void disown_ring_fd_registration(io_uring* ring) noexcept {
   // Slots are indexed from 0 to a small maximum (16 in Linux 6.x); an index

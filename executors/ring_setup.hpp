@@ -30,6 +30,15 @@ result<void> enable_ring(io_uring* ring, unsigned flags, unsigned& files, bool& 
 // its reference until it exits.
 void disown_ring_fd_registration(io_uring* ring) noexcept;
 
+// note_ring_mapped() / note_ring_unmapping() tell ThreadSanitizer (in its
+// build; no-ops otherwise) what the kernel guarantees: liburing maps and
+// unmaps rings with raw system calls TSan does not see, so a new ring may
+// reuse the addresses of one torn down on another thread, and their plain
+// accesses would look like a race between the two threads. A teardown
+// releases and a setup acquires one sync object, ordering them.
+void note_ring_mapped() noexcept;
+void note_ring_unmapping() noexcept;
+
 // ring_flags_to_text() names IORING_SETUP_* flags: "SINGLE_ISSUER|DEFER_TASKRUN".
 std::string ring_flags_to_text(unsigned flags);
 
