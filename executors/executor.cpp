@@ -296,6 +296,7 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
   if (tl_executor == this) return failure(errno_error(EDEADLK));  // run() from inside a task
   executor* const outer = tl_executor;
   tl_executor = this;
+  cq_unseen_ = ring_ != nullptr;  // an enter through ring() since the last run()
   const tsc::ticks start = now_ = tsc::now();
   const tsc::ticks deadline =
       timeout == forever ? UINT64_MAX
@@ -305,7 +306,10 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
   bool timed_out = false;
   for (;;) {
     if (remote_.visibly_nonempty()) drain_remote();
-    if (ring_ && reap_cqes() != 0) need_enter = true;
+    if (cq_unseen_) {
+      cq_unseen_ = cq_always_;
+      if (reap_cqes() != 0) need_enter = true;
+    }
     if (!timers_.empty()) fire_timers(now_);
     if (task* t = pop_runnable()) {
       run_task(*t);
@@ -396,6 +400,7 @@ void executor::wait_for_events(tsc::ticks deadline) noexcept {
       stats_.submitted_sqes += sqes;
       unsubmitted_ = 0;
     }
+    cq_unseen_ = true;
   } else {
     pollfd p{wake_fd_, POLLIN, 0};
     timespec ts{static_cast<time_t>(ns / 1000000000u), static_cast<long>(ns % 1000000000u)};

@@ -43,6 +43,8 @@ result<void> executor::init_ring(const executor_options& opts) noexcept {
   }
   ring_.reset(r);
   max_in_flight_ = r->cq.ring_entries;
+  cq_always_ = (ring_flags_ & IORING_SETUP_DEFER_TASKRUN) == 0;
+  cq_unseen_ = true;
   fixed_files_ = opts.fixed_files;
   return success();
 }
@@ -248,6 +250,7 @@ void executor::submit_nonblocking(tsc::ticks t0) noexcept {
     unsubmitted_ = 0;
   }
   ++stats_.enters;
+  cq_unseen_ = true;
   last_enter_ = now_ = tsc::now();
   stats_.in_io_uring += now_ - t0;
 }

@@ -238,6 +238,12 @@ class executor {
   tsc::ticks last_enter_ = 0;                // now_ at the last io_uring_enter
   intrusive_list<task, &task::run_node_> slot_waiters_[priority_count];
   std::size_t unsubmitted_ = 0;              // SQEs prepared since the last enter
+  // cq_unseen_: CQEs may have been posted since the last look. A
+  // DEFER_TASKRUN ring posts them only inside io_uring_enter, so the run
+  // loop looks after an enter (and at the start of each run(), for enters
+  // made outside it); other rings post any time: cq_always_ keeps it set.
+  bool cq_unseen_ = false;
+  bool cq_always_ = false;
   executor_stats stats_{};
 
   // Cross-thread.
