@@ -163,19 +163,13 @@ task* executor::pop_runnable() noexcept {
   return nullptr;
 }
 
-void executor::wake_task(task& t, result<void> status) noexcept {
-  t.wake_status_ = status;
-  unpark(t);
-}
-
 void executor::resume_waiter(task& t, result<void> status) noexcept {
   if (t.state() == task_state::suspended_other) wake_task(t, status);
 }
 
 void executor::start_wait(task& t, task_state s, tsc::ticks deadline) noexcept {
-  // (task::begin_wait() and task::wait_stackful() do the common case
-  // themselves: suspended_io, no deadline, not cancelled: only the state
-  // store below.)
+  // (A plain I/O wait, task::plain_io_wait(), never comes here: the task
+  // stores the state itself.)
   t.state_.store(s, std::memory_order_relaxed);
   // A cancelled task waiting for its own I/O to drain: cancel it now.
   if (s == task_state::suspended_io && t.cancel_requested_) cancel_all_io(t);
@@ -394,13 +388,9 @@ void executor::wait_for_events(tsc::ticks deadline) noexcept {
   if (ring_) {
     __kernel_timespec ts{static_cast<long long>(ns / 1000000000u), static_cast<long long>(ns % 1000000000u)};
     io_uring_cqe* cqe = nullptr;
-    const unsigned sqes = unsubmitted_;
+    const std::size_t sqes = unsubmitted_;
     int r = io_uring_submit_and_wait_timeout(ring_.get(), &cqe, 1, bounded ? &ts : nullptr, nullptr);
-    if (r >= 0 || r == -ETIME || r == -EINTR) {
-      stats_.submitted_sqes += sqes;
-      unsubmitted_ = 0;
-    }
-    cq_unseen_ = true;
+    entered(sqes, r >= 0 || r == -ETIME || r == -EINTR);
   } else {
     pollfd p{wake_fd_, POLLIN, 0};
     timespec ts{static_cast<time_t>(ns / 1000000000u), static_cast<long>(ns % 1000000000u)};
@@ -410,8 +400,8 @@ void executor::wait_for_events(tsc::ticks deadline) noexcept {
       wake_pending_.store(false, std::memory_order_release);
       ++stats_.wakeups;
     }
+    ++stats_.enters;
   }
-  ++stats_.enters;
   last_enter_ = now_ = tsc::now();
   stats_.sleeping += now_ - t0;
   sleeping_.store(false, std::memory_order_relaxed);

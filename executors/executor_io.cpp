@@ -153,7 +153,7 @@ inline void executor::io_finished(io_status& st) noexcept {
   if (st.node.linked()) t.in_flight_.remove(st);
   if (t.awaited_io_ == &st && t.state() == task_state::suspended_io) [[likely]] {
     if (!st.reap_on_wake) t.completed_.push_back(st);
-    wake_task_ok(t);
+    wake_task(t, success());
     return;
   }
   io_finished_other(t, st);
@@ -197,7 +197,7 @@ void executor::io_finished_other(task& t, io_status& st) noexcept {
       if (t.waiting_any_io_ && t.awaited_io_ == nullptr) {
         // A cancelled wait resumes only once every CQE of the task is in.
         if (!t.cancel_requested_)
-          wake_task_ok(t);
+          wake_task(t, success());
         else if (t.in_flight_.empty() && t.pending_cancels_ == 0)
           wake_task(t, failure(errno_error(ECANCELED)));
       }
@@ -240,19 +240,23 @@ void executor::arm_wake_read() noexcept {
 }
 
 void executor::submit_nonblocking(tsc::ticks t0) noexcept {
-  const unsigned n = unsubmitted_;
+  const std::size_t n = unsubmitted_;
   int r;
   do {
     r = io_uring_submit_and_get_events(ring_.get());
   } while (r == -EINTR);
-  if (r >= 0) {
-    stats_.submitted_sqes += n;
+  entered(n, r >= 0);
+  last_enter_ = now_ = tsc::now();
+  stats_.in_io_uring += now_ - t0;
+}
+
+void executor::entered(std::size_t sqes, bool submitted) noexcept {
+  if (submitted) {
+    stats_.submitted_sqes += sqes;
     unsubmitted_ = 0;
   }
   ++stats_.enters;
   cq_unseen_ = true;
-  last_enter_ = now_ = tsc::now();
-  stats_.in_io_uring += now_ - t0;
 }
 
 void executor::drain_ring_for_shutdown() noexcept {

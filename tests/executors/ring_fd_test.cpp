@@ -78,7 +78,9 @@ TEST(RingFd, DisownedRingLeavesTheTearingDownThreadsRingWorking) {
   ASSERT_NE(theirs, nullptr) << "the other thread's ring did not register its fd";
   EXPECT_EQ(submitted, 1) << "this thread's registered ring fails: " << std::strerror(-submitted);
   EXPECT_EQ(waited, 0);
-  if (cqe) EXPECT_EQ(cqe->res, 0);
+  if (cqe) {
+    EXPECT_EQ(cqe->res, 0);
+  }
   io_uring_queue_exit(&mine);
 }
 

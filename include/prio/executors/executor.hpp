@@ -169,8 +169,6 @@ class executor {
   // Scheduling.
   void make_runnable(task& t) noexcept;  // queue at t's CPU priority
   void wake_task(task& t, result<void> status) noexcept;
-  void wake_task_ok(task& t) noexcept;  // wake_task(t, success()), no result to copy
-  void unpark(task& t) noexcept;
   task* pop_runnable() noexcept;
   void run_task(task& t) noexcept;
   void finish_task(task& t) noexcept;
@@ -210,6 +208,10 @@ class executor {
   // waiting; the time from `since` on counts as in io_uring. run()'s loop
   // passes now_; callers inside task code let it read the clock.
   void submit_nonblocking(tsc::ticks since) noexcept;
+  // entered(): the bookkeeping after every io_uring_enter of the executor:
+  // sqes were prepared before it, submitted says the kernel took them, and
+  // the CQ may hold new entries.
+  void entered(std::size_t sqes, bool submitted) noexcept;
   void submit_nonblocking() noexcept { submit_nonblocking(tsc::now()); }
   void wait_for_events(tsc::ticks deadline) noexcept;
   bool spin_for_work(tsc::ticks deadline) noexcept;

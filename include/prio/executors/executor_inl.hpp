@@ -33,16 +33,13 @@ inline io_uring_sqe* executor::acquire_sqes(priority p, unsigned n) noexcept {
 
 inline void executor::make_runnable(task& t) noexcept { runnable_[index(t.cpu_)].push_back(t); }
 
-// unpark(): a waiting task t, its wake status set, becomes runnable.
-inline void executor::unpark(task& t) noexcept {
+// wake_task(): the waiting task t becomes runnable; its wait returns
+// status. Inline: a completion's wake then stores success() directly.
+inline void executor::wake_task(task& t, result<void> status) noexcept {
   if (t.timer_node_.in_heap) timers_.remove(&t.timer_node_);
+  t.wake_status_ = status;
   t.state_.store(task_state::runnable, std::memory_order_relaxed);
   make_runnable(t);
-}
-
-inline void executor::wake_task_ok(task& t) noexcept {
-  t.wake_status_ = success();
-  unpark(t);
 }
 
 inline void executor::commit(task& t, io_status& st, io_uring_sqe* sqe,

@@ -154,11 +154,10 @@ class task {
   // the status it was woken with); a deadline of 0 means none. Inline: the
   // switch back into the task lands in the frame that waits, so no return
   // follows it (a return right after a stack switch is always mispredicted).
-  // The common wait (own I/O, no deadline, a running stackful task nobody
-  // cancelled) needs only the state; begin_wait_stackful() does the rest.
+  // A plain I/O wait of a running stackful task needs only the state;
+  // begin_wait_stackful() checks and registers every other wait.
   result<void> wait_stackful(task_state s, tsc::ticks deadline) noexcept {
-    if (s == task_state::suspended_io && deadline == 0 && stack_switcher_ && !cancel_requested_ &&
-        state() == task_state::running) [[likely]]
+    if (plain_io_wait(s, deadline) && stack_switcher_ && state() == task_state::running) [[likely]]
       state_.store(s, std::memory_order_relaxed);
     else if (const wait_refusal w = begin_wait_stackful(s, deadline); w != wait_refusal::none)
       return refused(w);
@@ -166,13 +165,11 @@ class task {
       return r;
     return end_wait();
   }
-  // For coroutine awaitables: prepare the wait after the handle was stored.
-  // Inline for the common wait, one operation of its own with no deadline in
-  // a task nobody cancelled: that needs only the state (the executor's
-  // start_wait() does nothing more for it).
+  // For coroutine awaitables: prepare the wait after the handle was stored
+  // (a plain I/O wait needs only the state).
   void begin_wait(task_state s, tsc::ticks deadline, std::coroutine_handle<> h) noexcept {
     static_cast<coro_context&>(*ctx_).set_current(h);
-    if (s == task_state::suspended_io && deadline == 0 && !cancel_requested_) [[likely]] {
+    if (plain_io_wait(s, deadline)) [[likely]] {
       state_.store(s, std::memory_order_relaxed);
       return;
     }
@@ -196,6 +193,12 @@ class task {
   wait_refusal begin_wait_stackful(task_state s, tsc::ticks deadline) noexcept;
   static result<void> refused(wait_refusal w) noexcept;
   void register_wait(task_state s, tsc::ticks deadline) noexcept;  // ex_->start_wait()
+  // plain_io_wait(): a wait for the task's own I/O, with no deadline, in a
+  // task nobody cancelled. executor::start_wait() would only store the
+  // state for it, so the suspension points do that themselves.
+  bool plain_io_wait(task_state s, tsc::ticks deadline) const noexcept {
+    return s == task_state::suspended_io && deadline == 0 && !cancel_requested_;
+  }
   // awaited_reap_on_wake() is the awaited operation while it is in flight
   // and on no list (io_status::reap_on_wake), or nullptr.
   io_status* awaited_reap_on_wake() const noexcept {

@@ -166,11 +166,9 @@ class mpsc_queue {
     return tail_ != &stub_ || stub_.next.load(std::memory_order_acquire) != nullptr;
   }
 
-  // empty() is a consumer-side hint: true if nothing is visibly queued.
-  bool empty() const noexcept {
-    return tail_ == &stub_ && stub_.next.load(std::memory_order_acquire) == nullptr &&
-           head_.load(std::memory_order_acquire) == &stub_;
-  }
+  // empty() is a consumer-side hint: true if nothing is queued, not even a
+  // push between its two steps.
+  bool empty() const noexcept { return !visibly_nonempty() && !maybe_nonempty(); }
 
  private:
   void push_node(mpsc_node* n) noexcept { push_chain(n, n); }
