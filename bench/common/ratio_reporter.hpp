@@ -1,5 +1,8 @@
 // ratio_reporter.hpp: Google Benchmark reporter that prints, after the usual
 // table, each benchmark's time next to its baseline from the same run.
+// With --benchmark_repetitions=N each side's time is the median of its N
+// runs; add --benchmark_enable_random_interleaving=true so the runs of the
+// two sides alternate and a noisy neighbour hits both alike.
 //
 //   prio::bench::ratio_reporter rep({{"BM_prio/64", "BM_raw/64", 1.25}});
 //   benchmark::RunSpecifiedBenchmarks(&rep);
@@ -8,6 +11,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -27,8 +31,11 @@ class ratio_reporter : public benchmark::ConsoleReporter {
 
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& r : runs)
-      if (r.run_type == Run::RT_Iteration && !r.error_occurred && r.iterations > 0)
-        ns_[r.benchmark_name()] = r.GetAdjustedRealTime() * to_ns(r.time_unit);
+      if (r.run_type == Run::RT_Iteration && !r.error_occurred && r.iterations > 0) {
+        auto& v = samples_[r.benchmark_name()];
+        v.push_back(r.GetAdjustedRealTime() * to_ns(r.time_unit));
+        ns_[r.benchmark_name()] = median(v);
+      }
     ConsoleReporter::ReportRuns(runs);
   }
 
@@ -36,8 +43,8 @@ class ratio_reporter : public benchmark::ConsoleReporter {
   // Returns how many pairs missed their target.
   int print_ratios() const {
     int missed = 0;
-    std::printf("\n%-44s %12s %-36s %12s %7s %7s\n", "benchmark", "ns/iter", "baseline", "ns/iter",
-                "ratio", "target");
+    std::printf("\n%-44s %12s %-36s %12s %7s %7s  (medians of %zu run(s))\n", "benchmark", "ns/iter",
+                "baseline", "ns/iter", "ratio", "target", runs_per_benchmark());
     for (const auto& p : pairs_) {
       auto a = ns_.find(p.subject), b = ns_.find(p.baseline);
       if (a == ns_.end() || b == ns_.end() || b->second <= 0) continue;
@@ -52,7 +59,14 @@ class ratio_reporter : public benchmark::ConsoleReporter {
     return missed;
   }
 
+  // ns_per_iter(): each benchmark's median time per iteration.
   const std::map<std::string, double>& ns_per_iter() const { return ns_; }
+  // runs_per_benchmark(): the most repetitions any benchmark had.
+  std::size_t runs_per_benchmark() const {
+    std::size_t n = 0;
+    for (const auto& [name, v] : samples_) n = std::max(n, v.size());
+    return n;
+  }
 
  private:
   static double to_ns(benchmark::TimeUnit u) {
@@ -63,7 +77,13 @@ class ratio_reporter : public benchmark::ConsoleReporter {
       default: return 1e9;
     }
   }
+  static double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  }
   std::vector<ratio_pair> pairs_;
+  std::map<std::string, std::vector<double>> samples_;
   std::map<std::string, double> ns_;
 };
 

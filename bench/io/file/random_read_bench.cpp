@@ -3,12 +3,15 @@
 // `qd` reads in flight through initiate_read / suspend_until_completed_io)
 // against a raw liburing loop doing the same reads on a ring set up the same
 // way (SINGLE_ISSUER|DEFER_TASKRUN, registered file), in the same run.
-// Counters: IOPS (items_per_second); the ratio table prints at the end.
+// Counters: IOPS (items_per_second); the ratio table prints at the end
+// (medians with --benchmark_repetitions=N
+// --benchmark_enable_random_interleaving=true, the way to read it on a noisy
+// machine).
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
-#include <map>
 
+#include "bench/common/ratio_reporter.hpp"
 #include "bench_file.hpp"
 #include "qd_loops.hpp"
 
@@ -34,46 +37,36 @@ void BM_liburing_random_read(benchmark::State& state) {
 void depths(benchmark::internal::Benchmark* b) {
   for (int direct : {0, 1})
     for (int qd : {1, 32, 128}) b->Args({qd, direct});
-  b->ArgNames({"qd", "direct"})->UseRealTime()->MinTime(1.0);
+  b->ArgNames({"qd", "direct"})->UseRealTime();
 }
 BENCHMARK(BM_prio_random_read)->Apply(depths);
 BENCHMARK(BM_liburing_random_read)->Apply(depths);
 
-// iops_reporter prints prio's IOPS next to liburing's for each setting.
-class iops_reporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs)
-      if (r.run_type == Run::RT_Iteration && !r.error_occurred) {
-        auto it = r.counters.find("items_per_second");
-        if (it != r.counters.end()) iops_[r.benchmark_name()] = it->second.value;
-      }
-    ConsoleReporter::ReportRuns(runs);
+// print_iops() prints prio's IOPS next to liburing's for each setting (one
+// iteration is one read; medians over --benchmark_repetitions).
+void print_iops(const prio::bench::ratio_reporter& rep) {
+  const auto& ns = rep.ns_per_iter();
+  std::printf("\n%-28s %12s %12s %7s %8s  (medians of %zu run(s))\n", "setting", "prio IOPS", "liburing", "ratio",
+              "target", rep.runs_per_benchmark());
+  const std::string pre = "BM_prio_random_read/";
+  for (const auto& [name, v] : ns) {
+    if (name.rfind(pre, 0) != 0) continue;
+    auto base = ns.find("BM_liburing_random_read/" + name.substr(pre.size()));
+    if (base == ns.end() || v <= 0) continue;
+    const double ratio = base->second / v;
+    std::printf("%-28s %12.0f %12.0f %7.3f %8s%s\n", name.substr(pre.size()).c_str(), 1e9 / v, 1e9 / base->second,
+                ratio, ">= 0.95", ratio < 0.95 ? "  MISSED" : "");
   }
-  void print_ratios() const {
-    std::printf("\n%-28s %12s %12s %7s\n", "setting", "prio IOPS", "liburing", "ratio");
-    for (const auto& [name, v] : iops_) {
-      const std::string pre = "BM_prio_random_read/";
-      if (name.rfind(pre, 0) != 0) continue;
-      auto base = iops_.find("BM_liburing_random_read/" + name.substr(pre.size()));
-      if (base == iops_.end()) continue;
-      std::printf("%-28s %12.0f %12.0f %7.3f\n", name.substr(pre.size()).c_str(), v, base->second,
-                  v / base->second);
-    }
-  }
-
- private:
-  std::map<std::string, double> iops_;
-};
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   g_path = bench_file_path();
-  iops_reporter rep;
+  prio::bench::ratio_reporter rep({});
   benchmark::RunSpecifiedBenchmarks(&rep);
-  rep.print_ratios();
+  print_iops(rep);
   benchmark::Shutdown();
   return 0;
 }
