@@ -31,6 +31,8 @@ file& file::operator=(file&& o) noexcept {
     flags_ = o.flags_;
     dio_mem_align_ = o.dio_mem_align_;
     dio_offset_align_ = o.dio_offset_align_;
+    async_every_ = o.async_every_;
+    async_n_ = o.async_n_;
     order_ = std::move(o.order_);
   }
   return *this;
@@ -51,11 +53,6 @@ void file::release() noexcept {
   fd_ = -1;
 }
 
-result<void> file::check(const task& t) const noexcept {
-  if (fd_ < 0 || t.current_executor() != ex_) return failure(errno_error(EBADF));
-  return success();
-}
-
 result<file> file::make(executor& ex, int fd, bool fixed, int flags) {
   file f;
   f.order_.reset(new (std::nothrow) detail::write_order());
@@ -64,6 +61,7 @@ result<file> file::make(executor& ex, int fd, bool fixed, int flags) {
   f.fd_ = fd;
   f.fixed_ = fixed;
   f.flags_ = flags;
+  f.async_every_ = detail::test_async_every;
   return f;
 }
 

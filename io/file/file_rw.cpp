@@ -2,6 +2,7 @@
 // submitted, the SQE, write ordering and the EAGAIN retry.
 #include "prio/io/file_rw.hpp"
 
+#include <bit>
 #include <climits>
 #include <cstdint>
 
@@ -16,38 +17,42 @@ namespace {
 constexpr std::size_t max_rw = 0x7ffff000;  // the kernel's MAX_RW_COUNT: longer is short
 constexpr std::uint64_t max_off = static_cast<std::uint64_t>(INT64_MAX);  // -1 means "file position"
 
-result<void> check_dio(const file& f, const void* addr, std::size_t len, std::uint64_t off) noexcept {
+// Every function from here to start() is inlined into each initiate_* and
+// read/write: the hot path is one function without copies of the prep.
+
+// misaligned(): x is not a multiple of a (STATX_DIOALIGN's alignments are
+// powers of two: a mask, not a 40-cycle division, on the hot path).
+[[gnu::always_inline]] inline bool misaligned(std::uint64_t x, std::uint32_t a) noexcept {
+  if (std::has_single_bit(a)) [[likely]]
+    return (x & (a - 1)) != 0;
+  return x % a != 0;
+}
+
+[[gnu::always_inline]] inline result<void> check_dio(const file& f, const void* addr, std::size_t len,
+                                                     std::uint64_t off) noexcept {
   if (!f.direct_io()) return success();
-  if (reinterpret_cast<std::uintptr_t>(addr) % f.dio_mem_align() != 0 || len % f.dio_offset_align() != 0 ||
-      off % f.dio_offset_align() != 0)
+  if (misaligned(reinterpret_cast<std::uintptr_t>(addr), f.dio_mem_align()) ||
+      misaligned(len, f.dio_offset_align()) || misaligned(off, f.dio_offset_align()))
     return failure(errno_error(EINVAL));
   return success();
 }
 
-// punt_to_async() says whether this SQE gets IOSQE_ASYNC (tests only).
-bool punt_to_async() noexcept {
-  const unsigned every = detail::test_async_every;
-  if (every == 0) [[likely]]
-    return false;
-  thread_local unsigned n = 0;
-  return ++n % every == 0;
-}
-
-prep_rw make_prep(const task& t, const file& f, std::uint8_t op, const void* addr, std::size_t len,
-                  std::uint64_t off, std::uint16_t buf_index = 0) noexcept {
+[[gnu::always_inline]] inline prep_rw make_prep(const task& t, file& f, std::uint8_t op, const void* addr,
+                                                std::size_t len, std::uint64_t off,
+                                                std::uint16_t buf_index = 0) noexcept {
   return prep_rw{op, f.fixed(), f.index(), addr, static_cast<std::uint32_t>(len), off, buf_index,
-                 detail::kernel_ioprio(t.io_priority()), punt_to_async()};
+                 detail::kernel_ioprio(t.io_priority()), f.punt_to_async()};
 }
 
-result<prep_rw> rw(const task& t, const file& f, std::uint8_t op, const void* buf, std::size_t len,
-                   std::uint64_t off) noexcept {
+[[gnu::always_inline]] inline result<prep_rw> rw(const task& t, file& f, std::uint8_t op, const void* buf,
+                                                 std::size_t len, std::uint64_t off) noexcept {
   PRIO_TRY(f.check(t));
   if ((buf == nullptr && len != 0) || off > max_off) return failure(errno_error(EINVAL));
   PRIO_TRY(check_dio(f, buf, len, off));
   return make_prep(t, f, op, buf, len < max_rw ? len : max_rw, off);
 }
 
-result<prep_rw> rwv(const task& t, const file& f, std::uint8_t op, const iovec* iov, unsigned n,
+result<prep_rw> rwv(const task& t, file& f, std::uint8_t op, const iovec* iov, unsigned n,
                     std::uint64_t off) noexcept {
   PRIO_TRY(f.check(t));
   if ((iov == nullptr && n != 0) || n > IOV_MAX || off > max_off) return failure(errno_error(EINVAL));
@@ -58,7 +63,7 @@ result<prep_rw> rwv(const task& t, const file& f, std::uint8_t op, const iovec* 
   return make_prep(t, f, op, iov, n, off);
 }
 
-result<prep_rw> rw_fixed(const task& t, const file& f, std::uint8_t op, const registered_buffer& b,
+result<prep_rw> rw_fixed(const task& t, file& f, std::uint8_t op, const registered_buffer& b,
                          std::size_t len, std::uint64_t off) noexcept {
   PRIO_TRY(f.check(t));
   if (!b || b.pool == nullptr || &b.pool->owner() != f.owner() || len > b.size || off > max_off)
@@ -72,7 +77,7 @@ result<std::size_t> to_size(const result<std::int32_t>& r) noexcept {
   return static_cast<std::size_t>(*r);
 }
 
-bool is_write(const prep_rw& p) noexcept {
+[[gnu::always_inline]] inline bool is_write(const prep_rw& p) noexcept {
   return p.opcode == IORING_OP_WRITE || p.opcode == IORING_OP_WRITEV || p.opcode == IORING_OP_WRITE_FIXED;
 }
 
@@ -97,10 +102,10 @@ co<result<std::size_t>> async_run(task& t, file& f, result<prep_rw> p) noexcept 
 
 // start() initiates p into st (stackful); a write is tracked so the task's
 // next write to f waits for it.
-result<void> start(task& t, io_status& st, file& f, const result<prep_rw>& p) noexcept {
+[[gnu::always_inline]] inline result<void> start(task& t, io_status& st, file& f, const result<prep_rw>& p) noexcept {
   if (!p) return failure(p.error());
   if (st.state == io_state::in_flight || st.state == io_state::waiting_slot) return failure(errno_error(EBUSY));
-  if (!is_write(*p)) return initiate(t, st, *p);
+  if (!is_write(*p)) return initiate_inline(t, st, *p);
   PRIO_TRY(detail::wait_for_io(t, f.order().in_flight(t)));
   f.order().track(t, st);
   auto r = initiate(t, st, *p);

@@ -26,15 +26,25 @@ inline result<std::int32_t> outcome_of(const io_status& st) noexcept {
 
 // initiate() starts st for the stackful task t (the current task) and returns
 // once it is submitted; it suspends while t waits for a submission slot.
+// initiate_inline() is the same, forced inline into a hot caller.
+template <class Prep>
+[[gnu::always_inline]] inline result<void> initiate_inline(task& t, io_status& st, Prep&& prep,
+                                                           std::chrono::nanoseconds timeout = forever) noexcept {
+  executor* ex = t.current_executor();
+  if (!ex) [[unlikely]]
+    return failure(errno_error(EINVAL));
+  auto adm = ex->try_initiate(t, st, prep, timeout);
+  if (!adm) [[unlikely]]
+    return failure(adm.error());
+  if (*adm == executor::admission::queued) [[unlikely]]
+    PRIO_TRY(t.wait_stackful(task_state::suspended_slot, 0));
+  return success();
+}
+
 template <class Prep>
 result<void> initiate(task& t, io_status& st, Prep&& prep,
                       std::chrono::nanoseconds timeout = forever) noexcept {
-  executor* ex = t.current_executor();
-  if (!ex) return failure(errno_error(EINVAL));
-  auto adm = ex->try_initiate(t, st, prep, timeout);
-  if (!adm) return failure(adm.error());
-  if (*adm == executor::admission::queued) PRIO_TRY(t.wait_stackful(task_state::suspended_slot, 0));
-  return success();
+  return initiate_inline(t, st, std::forward<Prep>(prep), timeout);
 }
 
 // perform() runs one operation to completion for the stackful task t.

@@ -51,13 +51,25 @@ class file {
   detail::write_order& order() noexcept { return *order_; }
   // check() is success when t may operate on this file: open, and t runs on
   // the executor that owns it (EBADF otherwise).
-  result<void> check(const task& t) const noexcept;
+  result<void> check(const task& t) const noexcept {
+    if (fd_ < 0 || t.current_executor() != ex_) [[unlikely]]
+      return failure(errno_error(EBADF));
+    return success();
+  }
   static result<file> make(executor& ex, int fd, bool fixed, int flags);
   void set_dio_align(std::uint32_t mem, std::uint32_t off) noexcept {
     dio_mem_align_ = mem;
     dio_offset_align_ = off;
   }
   void forget() noexcept { fd_ = -1; }
+  // punt_to_async(): whether this read/write SQE gets IOSQE_ASYNC (tests
+  // only: detail::test_async_every as it was when the file was opened, kept
+  // here so the hot path reads no global).
+  bool punt_to_async() noexcept {
+    if (async_every_ == 0) [[likely]]
+      return false;
+    return ++async_n_ % async_every_ == 0;
+  }
 
  private:
   void release() noexcept;
@@ -67,6 +79,7 @@ class file {
   bool fixed_ = false;
   int flags_ = 0;
   std::uint32_t dio_mem_align_ = 0, dio_offset_align_ = 0;
+  std::uint32_t async_every_ = 0, async_n_ = 0;  // punt_to_async()
   std::unique_ptr<detail::write_order> order_;
 };
 

@@ -53,12 +53,11 @@ const file_features& features() noexcept;
 // any operation runs or between runs on the executor's thread).
 file_features& file_features_for_test() noexcept;
 
-// Tests only: IOSQE_ASYNC on every n-th read/write SQE of a thread (0:
-// never). Punted operations run on io-wq workers while the others run
-// inline, so the kernel completes them out of order: what the write-order
-// guarantee has to withstand. A plain variable, not a file_features field:
-// every read and write looks at it, and the features record sits behind a
-// function call.
+// Tests only: IOSQE_ASYNC on every n-th read/write SQE on each file opened
+// while it is set (0: never; a file samples it when opened, so the hot path
+// reads no global). Punted operations run on io-wq workers while the others
+// run inline, so the kernel completes them out of order: what the
+// write-order guarantee has to withstand.
 extern unsigned test_async_every;
 
 // --- waits ---------------------------------------------------------------------
