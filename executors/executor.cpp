@@ -28,9 +28,9 @@ executor* executor::current() noexcept { return tl_executor; }
 task* executor::current_task() noexcept { return tl_task; }
 
 executor::executor(const executor_options& opts) noexcept
-    : low_cap_(opts.low_priority_io_cap),
-      spin_ticks_(tsc::from_duration(opts.spin_before_sleep)),
-      submit_interval_(tsc::from_duration(opts.submit_interval)) {}
+    : submit_interval_(tsc::from_duration(opts.submit_interval)),
+      low_cap_(opts.low_priority_io_cap),
+      spin_ticks_(tsc::from_duration(opts.spin_before_sleep)) {}
 
 result<std::unique_ptr<executor>> executor::create(const executor_options& opts) noexcept {
   std::unique_ptr<executor> ex(new (std::nothrow) executor(opts));
@@ -61,6 +61,7 @@ result<void> executor::bind_to_this_thread() noexcept {
   debug::bind_executor(this);  // records this kernel thread for debuggers
   if (ring_) {
     PRIO_TRY(enable_ring(ring_.get(), ring_flags_, fixed_files_, ring_fd_registered_));
+    enter_fd_ = ring_->enter_ring_fd;
     arm_wake_read();
   }
   return success();
@@ -269,6 +270,7 @@ void executor::cancel_task(task& t) noexcept {
       break;
     case task_state::suspended_slot:
       slot_waiters_[index(t.slot_level_)].remove(t);
+      --slot_waiting_;
       if (t.deferred_st_) t.deferred_st_->state = io_state::idle;
       t.deferred_st_ = nullptr;
       wake_task(t, failure(errno_error(ECANCELED)));
@@ -439,10 +441,12 @@ void executor::shutdown() noexcept {
   const std::size_t stranded = live_.size();
   while (task* t = live_.pop_front()) {
     if (t->run_node_.linked()) {
-      if (t->state() == task_state::suspended_slot)
+      if (t->state() == task_state::suspended_slot) {
         slot_waiters_[index(t->slot_level_)].remove(*t);
-      else
+        --slot_waiting_;
+      } else {
         runnable_[index(t->cpu_)].remove(*t);
+      }
     }
     if (t->timer_node_.in_heap) timers_.remove(&t->timer_node_);
     t->ex_ = nullptr;

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <new>
 
+#include "executors/ring_enter.hpp"
 #include "executors/ring_setup.hpp"
 #include "prio/executors/executor.hpp"
 
@@ -26,22 +28,34 @@ constexpr std::uint64_t tag_mask = 7;
 std::uint64_t tagged(const void* p, tag t) noexcept { return reinterpret_cast<std::uint64_t>(p) | t; }
 }  // namespace
 
+// The io_uring record is cache-line aligned: the fields the hot path reads
+// (SQ head/tail/mask/SQEs, CQ head/tail/mask/CQEs) then sit in 3 lines, not 4.
+constexpr std::align_val_t ring_align{64};
+
 void executor::ring_deleter::operator()(io_uring* r) const noexcept {
   note_ring_unmapping();
   io_uring_queue_exit(r);
-  delete r;
+  r->~io_uring();
+  ::operator delete(r, ring_align);
 }
 
 result<void> executor::init_ring(const executor_options& opts) noexcept {
-  auto* r = new (std::nothrow) io_uring{};
-  if (!r) return failure(errno_error(ENOMEM));
+  void* mem = ::operator new(sizeof(io_uring), ring_align, std::nothrow);
+  if (!mem) return failure(errno_error(ENOMEM));
+  auto* r = new (mem) io_uring{};
   const unsigned cq = opts.cq_entries ? opts.cq_entries : opts.ring_entries * 2;
   auto made = create_ring(r, opts.ring_entries, cq, ring_flags_, ring_flags_text_);
   if (!made) {
-    delete r;
+    ::operator delete(r, ring_align);
     return made;
   }
   ring_.reset(r);
+  sq_khead_ = r->sq.khead;
+  sq_ktail_ = r->sq.ktail;
+  sqes_ = r->sq.sqes;
+  cqes_ = r->cq.cqes;
+  cq_mask_ = r->cq.ring_mask;
+  enter_fd_ = r->enter_ring_fd;  // bind_to_this_thread() may register it
   max_in_flight_ = r->cq.ring_entries;
   cq_always_ = (ring_flags_ & IORING_SETUP_DEFER_TASKRUN) == 0;
   cq_unseen_ = true;
@@ -91,6 +105,7 @@ void executor::queue_for_slot(task& t, io_status& st, std::chrono::nanoseconds t
   t.deferred_timeout_ = timeout;
   t.slot_level_ = t.io_;
   slot_waiters_[index(t.io_)].push_back(t);
+  ++slot_waiting_;
   ++stats_.slot_waits;
 }
 
@@ -99,6 +114,7 @@ void executor::grant_slots() noexcept {
     auto& q = slot_waiters_[i];
     while (!q.empty() && slot_available(static_cast<priority>(i))) {
       task& t = *q.pop_front();
+      --slot_waiting_;
       io_status& st = *t.deferred_st_;
       const unsigned need = t.deferred_timeout_ == forever ? 1 : 2;
       if (io_uring_sq_space_left(ring_.get()) < need) submit_nonblocking();
@@ -129,21 +145,21 @@ unsigned executor::reap_ready_cqes() noexcept {
   const unsigned head = *cq.khead;
   const unsigned tail = io_uring_smp_load_acquire(cq.ktail);
   for (unsigned h = head; h != tail; ++h) {
-    const io_uring_cqe& c = cq.cqes[h & cq.ring_mask];
+    const io_uring_cqe& c = cqes_[h & cq_mask_];
     handle_cqe(c.user_data, c.res, c.flags);
   }
   const unsigned n = tail - head;
   if (n) {
     io_uring_smp_store_release(cq.khead, tail);
     stats_.reaped_cqes += n;
-    if (!slot_waiters_[0].empty() || !slot_waiters_[1].empty() || !slot_waiters_[2].empty())
-      grant_slots();
+    if (slot_waiting_ != 0) grant_slots();
   }
   return n;
 }
 
 // io_finished(): st has all its CQEs. Inline into the CQE loop for the
-// common case, the task waiting for exactly st; io_finished_other() is the rest.
+// common cases, the task waiting for exactly st or for any of its I/O;
+// io_finished_other() is the rest.
 inline void executor::io_finished(io_status& st) noexcept {
   task& t = *st.owner;
   st.state = io_state::completed;
@@ -151,10 +167,17 @@ inline void executor::io_finished(io_status& st) noexcept {
   --in_flight_;
   --in_flight_prio_[index(st.io_prio)];
   if (st.node.linked()) t.in_flight_.remove(st);
-  if (t.awaited_io_ == &st && t.state() == task_state::suspended_io) [[likely]] {
-    if (!st.reap_on_wake) t.completed_.push_back(st);
-    wake_task(t, success());
-    return;
+  if (t.state() == task_state::suspended_io) [[likely]] {
+    if (t.awaited_io_ == &st) {  // perform() / wait_io()
+      if (!st.reap_on_wake) t.completed_.push_back(st);
+      wake_task(t, success());
+      return;
+    }
+    if (t.waiting_any_io_ && t.awaited_io_ == nullptr && !t.cancel_requested_) {  // suspend_until_completed_io()
+      t.completed_.push_back(st);
+      wake_task(t, success());
+      return;
+    }
   }
   io_finished_other(t, st);
 }
@@ -239,11 +262,22 @@ void executor::arm_wake_read() noexcept {
   ++unsubmitted_;
 }
 
+// submit_nonblocking(): io_uring_submit_and_get_events() without going
+// through liburing's library: publish the SQ tail, then one enter that
+// submits and, on a DEFER_TASKRUN ring, runs the completions' task work.
 void executor::submit_nonblocking(tsc::ticks t0) noexcept {
   const std::size_t n = unsubmitted_;
+  io_uring_sq& sq = ring_->sq;
+  const unsigned tail = sq.sqe_tail;
+  if (sq.sqe_head != tail) {
+    sq.sqe_head = tail;
+    io_uring_smp_store_release(sq_ktail_, tail);  // no SQPOLL: the enter orders it
+  }
+  const unsigned to_submit = tail - IO_URING_READ_ONCE(*sq_khead_);
+  const unsigned flags = IORING_ENTER_GETEVENTS | (ring_fd_registered_ ? IORING_ENTER_REGISTERED_RING : 0u);
   int r;
   do {
-    r = io_uring_submit_and_get_events(ring_.get());
+    r = detail::ring_enter(enter_fd_, to_submit, 0, flags);
   } while (r == -EINTR);
   entered(n, r >= 0);
   last_enter_ = now_ = tsc::now();

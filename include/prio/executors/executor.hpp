@@ -53,12 +53,14 @@ struct executor_options {
 
 // What the executor has done and where its time went (ticks of tsc::now()).
 struct executor_stats {
-  tsc::ticks in_run = 0;       // inside run()
+  // (The first eight are what the hot path counts: one cache line.)
   tsc::ticks in_tasks = 0;     // inside task code (resume to suspend)
   tsc::ticks in_io_uring = 0;  // in non-blocking io_uring_enter calls
+  std::uint64_t resumed = 0, enters = 0, submitted_sqes = 0, reaped_cqes = 0;
+  std::uint64_t launched = 0, completed = 0;
+  tsc::ticks in_run = 0;       // inside run()
   tsc::ticks sleeping = 0;     // blocked waiting for completions, timers or a wake
-  std::uint64_t launched = 0, resumed = 0, completed = 0, cancelled = 0;
-  std::uint64_t submitted_sqes = 0, reaped_cqes = 0, enters = 0;
+  std::uint64_t cancelled = 0;
   std::uint64_t remote_attaches = 0, wakeups = 0, slot_waits = 0;
   std::size_t runnable = 0, timers = 0, io_in_flight = 0;
 };
@@ -223,30 +225,47 @@ class executor {
     void operator()(io_uring* r) const noexcept;
   };
 
-  // Hot state first.
+  // Hot state first, laid out by cache line: a QD1 read or a NOP round trip
+  // runs the loop once per syscall, and the kernel's own work in between
+  // evicts most of L1, so every line the loop touches is a miss each time.
+  // Line 0: the scalars every turn of the loop reads.
   // now_: the executor's clock, read once per task slice and per completion
   // batch; I/O and task stamps use it so the hot path reads the TSC about
   // once per resume (a TSC read costs 6-20 ns, more than a switch).
-  tsc::ticks now_ = 0;
-  intrusive_list<task, &task::run_node_> runnable_[priority_count];
-  pairing_heap timers_;
-  std::unique_ptr<io_uring, ring_deleter> ring_;
-  unsigned in_flight_ = 0;                   // admitted operations
-  unsigned in_flight_prio_[priority_count] = {};
-  unsigned max_in_flight_ = 0;
-  unsigned low_cap_ = 0;
-  tsc::ticks spin_ticks_ = 0;
-  tsc::ticks submit_interval_ = 0;
+  alignas(64) tsc::ticks now_ = 0;
   tsc::ticks last_enter_ = 0;                // now_ at the last io_uring_enter
-  intrusive_list<task, &task::run_node_> slot_waiters_[priority_count];
-  std::size_t unsubmitted_ = 0;              // SQEs prepared since the last enter
+  tsc::ticks submit_interval_ = 0;
+  std::unique_ptr<io_uring, ring_deleter> ring_;
+  unsigned unsubmitted_ = 0;                 // SQEs prepared since the last enter
+  unsigned in_flight_ = 0;                   // admitted operations
+  unsigned max_in_flight_ = 0;
+  unsigned in_flight_prio_[priority_count] = {};
+  unsigned slot_waiting_ = 0;                // tasks in slot_waiters_, all levels
   // cq_unseen_: CQEs may have been posted since the last look. A
   // DEFER_TASKRUN ring posts them only inside io_uring_enter, so the run
   // loop looks after an enter (and at the start of each run(), for enters
   // made outside it); other rings post any time: cq_always_ keeps it set.
   bool cq_unseen_ = false;
   bool cq_always_ = false;
-  executor_stats stats_{};
+  bool ring_fd_registered_ = false;
+  // Line 1: the timer heap's root and the run queues of the two upper levels.
+  pairing_heap timers_;
+  intrusive_list<task, &task::run_node_> runnable_[priority_count];
+  // Line 2 (after the low level's run queue): where the ring's memory is,
+  // copied out of liburing's io_uring record at setup. The record spreads
+  // these over four lines; what the hot path still reads there (SQE
+  // head/tail, the SQ mask and size, the CQ head/tail pointers) is in one.
+  unsigned* sq_khead_ = nullptr;
+  unsigned* sq_ktail_ = nullptr;
+  io_uring_sqe* sqes_ = nullptr;
+  io_uring_cqe* cqes_ = nullptr;
+  int enter_fd_ = -1;  // the ring's fd, or its registered index (ring_fd_registered_)
+  unsigned cq_mask_ = 0;
+  unsigned low_cap_ = 0;
+  tsc::ticks spin_ticks_ = 0;
+  intrusive_list<task, &task::run_node_> slot_waiters_[priority_count];
+  // The counters the hot path bumps lead executor_stats: one more line.
+  alignas(64) executor_stats stats_{};
 
   // Cross-thread.
   mpsc_queue<task, &task::remote_node_> remote_;
@@ -262,7 +281,6 @@ class executor {
   unsigned ring_flags_ = 0;
   std::string ring_flags_text_;
   unsigned fixed_files_ = 0;
-  bool ring_fd_registered_ = false;
   intrusive_list<task, &task::live_node_> live_;  // attached, not completed
   registered_buffers* buffers_ = nullptr;
 };

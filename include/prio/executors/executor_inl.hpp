@@ -17,18 +17,19 @@ inline bool executor::slot_available(priority p) const noexcept {
 
 inline io_uring_sqe* executor::acquire_sqes(priority p, unsigned n) noexcept {
   // FIFO fairness: nobody overtakes a waiter of the same or a higher level.
-  for (int i = 0; i <= index(p); ++i)
-    if (!slot_waiters_[i].empty()) return nullptr;
+  if (slot_waiting_ != 0) [[unlikely]]
+    for (int i = 0; i <= index(p); ++i)
+      if (!slot_waiters_[i].empty()) return nullptr;
   if (!slot_available(p)) return nullptr;
   // io_uring_get_sqe() without its checks for SQPOLL and 128-byte SQEs (the
   // executor's rings use neither, ring_setup.cpp) and with one read of the
   // kernel's head for both the room check and the SQE.
   io_uring_sq& sq = ring_->sq;
   const unsigned tail = sq.sqe_tail;
-  if (tail + n - IO_URING_READ_ONCE(*sq.khead) > sq.ring_entries) [[unlikely]]
+  if (tail + n - IO_URING_READ_ONCE(*sq_khead_) > sq.ring_entries) [[unlikely]]
     return make_sq_room_and_get();
   sq.sqe_tail = tail + 1;
-  return &sq.sqes[tail & sq.ring_mask];
+  return &sqes_[tail & sq.ring_mask];
 }
 
 inline void executor::make_runnable(task& t) noexcept { runnable_[index(t.cpu_)].push_back(t); }
