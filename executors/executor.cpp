@@ -104,7 +104,7 @@ result<void> executor::attach(std::span<task* const> ts) noexcept {
       return r;
     }
   }
-  const tsc::ticks attached = tsc::now();
+  const tsc::ticks attached = clock();
   if (on_bound_thread()) {
     for (task* t : ts) {
       t->reset_run(attached);
@@ -215,7 +215,7 @@ void executor::fire_timers(tsc::ticks now) noexcept {
   else
     t.ctx_->resume();
   tl_task = nullptr;
-  const tsc::ticks t1 = now_ = tsc::now();
+  const tsc::ticks t1 = now_ = clock();
   t.times_.executed += t1 - t0;
   stats_.in_tasks += t1 - t0;
   if (t.ctx_->state() == context_state::finished)
@@ -293,7 +293,7 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
   executor* const outer = tl_executor;
   tl_executor = this;
   cq_unseen_ = ring_ != nullptr;  // an enter through ring() since the last run()
-  const tsc::ticks start = now_ = tsc::now();
+  const tsc::ticks start = now_ = clock();
   const tsc::ticks deadline =
       timeout == forever ? UINT64_MAX
                          : start + tsc::from_duration(std::max(timeout, std::chrono::nanoseconds(0)));
@@ -333,7 +333,7 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
     if (wake_requested_.load(std::memory_order_relaxed) &&
         wake_requested_.exchange(false, std::memory_order_acq_rel))
       break;  // wake(): return instead of blocking
-    const tsc::ticks now = now_ = tsc::now();
+    const tsc::ticks now = now_ = clock();
     if (now >= deadline) {
       timed_out = true;
       break;
@@ -349,7 +349,7 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
   }
   if (ring_ && unsubmitted_ != 0) submit_nonblocking(now_);
   tl_executor = outer;
-  stats_.in_run += tsc::now() - start;
+  stats_.in_run += clock() - start;
   if (timed_out) return failure(errno_error(ETIME));
   return done;
 }
@@ -364,7 +364,7 @@ bool executor::spin_for_work(tsc::ticks deadline) noexcept {
     if (wake_requested_.load(std::memory_order_relaxed)) break;
     if (ring_ && io_uring_cq_ready(ring_.get()) != 0) break;
     if ((i & 63) == 63) {
-      now_ = tsc::now();
+      now_ = clock();
       if (now_ >= until) return false;
     }
 #if defined(__x86_64__)
@@ -373,7 +373,7 @@ bool executor::spin_for_work(tsc::ticks deadline) noexcept {
     asm volatile("yield");
 #endif
   }
-  now_ = tsc::now();
+  now_ = clock();
   stats_.sleeping += now_ - start;
   return true;
 }
@@ -404,7 +404,7 @@ void executor::wait_for_events(tsc::ticks deadline) noexcept {
     }
     ++stats_.enters;
   }
-  last_enter_ = now_ = tsc::now();
+  last_enter_ = now_ = clock();
   stats_.sleeping += now_ - t0;
   sleeping_.store(false, std::memory_order_relaxed);
 }

@@ -280,7 +280,7 @@ void executor::submit_nonblocking(tsc::ticks t0) noexcept {
     r = detail::ring_enter(enter_fd_, to_submit, 0, flags);
   } while (r == -EINTR);
   entered(n, r >= 0);
-  last_enter_ = now_ = tsc::now();
+  last_enter_ = now_ = clock();
   stats_.in_io_uring += now_ - t0;
 }
 
@@ -309,7 +309,7 @@ void executor::drain_ring_for_shutdown() noexcept {
     __kernel_timespec ts{0, 10 * 1000 * 1000};
     io_uring_submit_and_wait_timeout(ring_.get(), &cqe, 1, &ts, nullptr);
     unsubmitted_ = 0;
-    now_ = tsc::now();
+    now_ = clock();
     reap_cqes();
   }
   if (in_flight_ != 0)

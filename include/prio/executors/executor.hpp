@@ -214,7 +214,8 @@ class executor {
   // sqes were prepared before it, submitted says the kernel took them, and
   // the CQ may hold new entries.
   void entered(std::size_t sqes, bool submitted) noexcept;
-  void submit_nonblocking() noexcept { submit_nonblocking(tsc::now()); }
+  void submit_nonblocking() noexcept { submit_nonblocking(clock()); }
+  tsc::ticks clock() const noexcept { return tsc::now(hw_clock_); }
   void wait_for_events(tsc::ticks deadline) noexcept;
   bool spin_for_work(tsc::ticks deadline) noexcept;
   void shutdown() noexcept;
@@ -248,6 +249,7 @@ class executor {
   bool cq_unseen_ = false;
   bool cq_always_ = false;
   bool ring_fd_registered_ = false;
+  const bool hw_clock_ = tsc::detail::use_hardware();  // clock(): no global read
   // Line 1: the timer heap's root and the run queues of the two upper levels.
   pairing_heap timers_;
   intrusive_list<task, &task::run_node_> runnable_[priority_count];

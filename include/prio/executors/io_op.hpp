@@ -26,10 +26,12 @@ inline result<std::int32_t> outcome_of(const io_status& st) noexcept {
 
 // initiate() starts st for the stackful task t (the current task) and returns
 // once it is submitted; it suspends while t waits for a submission slot.
-// initiate_inline() is the same, forced inline into a hot caller.
+// initiate_inline() is the same, forced inline into a hot caller (its
+// default is forever spelled as a value: a defaulted `forever` is a load).
 template <class Prep>
-[[gnu::always_inline]] inline result<void> initiate_inline(task& t, io_status& st, Prep&& prep,
-                                                           std::chrono::nanoseconds timeout = forever) noexcept {
+[[gnu::always_inline]] inline result<void> initiate_inline(
+    task& t, io_status& st, Prep&& prep,
+    std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) noexcept {
   executor* ex = t.current_executor();
   if (!ex) [[unlikely]]
     return failure(errno_error(EINVAL));

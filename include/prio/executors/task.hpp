@@ -129,7 +129,12 @@ class task {
   // suspend_until_completed_io() returns the next completed I/O of this task
   // (completion order), suspending until one completes or timeout passes
   // (ETIME). Returns nullptr at once when none is in flight or completed.
-  result<io_status*> suspend_until_completed_io(std::chrono::nanoseconds timeout = forever) noexcept;
+  // (Two overloads, not a default argument: GCC copies a defaulted `forever`
+  // out of memory at every call site, one more cache line on the I/O loop.)
+  result<io_status*> suspend_until_completed_io(std::chrono::nanoseconds timeout) noexcept;
+  result<io_status*> suspend_until_completed_io() noexcept {
+    return suspend_until_completed_io(std::chrono::nanoseconds::max());
+  }
 
   // --- the same, for coroutine bodies: co_await t.async_yield() -------------
   class awaiter;
