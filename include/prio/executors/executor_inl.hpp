@@ -76,8 +76,9 @@ inline void executor::reap(io_status& st) noexcept {
   st.reaped = st.owner->ex_ ? st.owner->ex_->now_ : tsc::now();
 }
 
+// Forced inline: every operation's initiation is this plus its prep.
 template <class Prep>
-result<executor::admission> executor::try_initiate(task& t, io_status& st, Prep&& prep,
+[[gnu::always_inline]] inline result<executor::admission> executor::try_initiate(task& t, io_status& st, Prep&& prep,
                                                    std::chrono::nanoseconds timeout) noexcept {
   if (t.cancel_requested_) return failure(errno_error(ECANCELED));
   if (!ring_) return failure(errno_error(EOPNOTSUPP));
