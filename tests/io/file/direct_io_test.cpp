@@ -49,5 +49,37 @@ TEST(DirectIo, AlignedWorksMisalignedIsEinvalBeforeSubmission) {
   EXPECT_TRUE(read_whole(dir / "d") == data);
 }
 
+// The checks use masks for the power-of-two alignments STATX_DIOALIGN
+// reports and a division otherwise: an alignment of 3 * 4096 (as a file
+// system could report) must refuse 4096 and accept 12288.
+TEST(DirectIo, NonPowerOfTwoAlignmentIsChecked) {
+  scratch_dir dir;
+  auto ex = make_executor();
+  ASSERT_TRUE(ex);
+  void* mem = nullptr;
+  ASSERT_EQ(::posix_memalign(&mem, 4096, 3 * 4096), 0);
+  auto* buf = static_cast<char*>(mem);
+  std::memset(buf, 7, 3 * 4096);
+  bool refused = false;
+  auto out = run_in_task(*ex, [&](task& t) -> result<std::int64_t> {
+    auto f = open_file(t, dir.fd(), "d", open_how_of(O_RDWR | O_CREAT | O_DIRECT, 0644));
+    if (!f && f.error() == std::errc::invalid_argument) {
+      refused = true;
+      return 0;
+    }
+    if (!f) return failure(f.error());
+    f->set_dio_align(4096, 3 * 4096);
+    auto einval = [](const result<std::size_t>& r) { return !r && r.error() == std::errc::invalid_argument; };
+    EXPECT_TRUE(einval(write(t, *f, buf, 3 * 4096, 4096))) << "offset 4096";
+    EXPECT_TRUE(einval(write(t, *f, buf, 4096, 0))) << "length 4096";
+    auto w = write(t, *f, buf, 3 * 4096, 3 * 4096);
+    EXPECT_EQ(w ? *w : 0, 3u * 4096) << (w ? "" : w.error().message());
+    return close_file(t, *f) ? 0 : -1;
+  });
+  std::free(mem);
+  if (refused) GTEST_SKIP() << "the filesystem of " << dir.path() << " refuses O_DIRECT";
+  EXPECT_TRUE(out) << out.error().message();
+}
+
 }  // namespace
 }  // namespace prio::test
