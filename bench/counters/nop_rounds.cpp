@@ -1,0 +1,56 @@
+// nop_rounds: fixed work for counting tools, no timing. 64 tasks each make
+// `rounds` NOP round trips (nop() for stackful asm tasks, co_await
+// async_nop() for coroutine tasks). Run it twice with different rounds under
+// `valgrind --tool=callgrind` (or `perf stat`) and divide the difference by
+// 64 x the rounds' difference: user-space instructions (or misses) per round
+// trip, without the setup. See bench/README.md.
+//
+//   nop_rounds <rounds> <asm|coroutine>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "prio/io/nop.hpp"
+
+int main(int argc, char** argv) {
+  using namespace prio;
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: %s <rounds> <asm|coroutine>\n", argv[0]);
+    return 2;
+  }
+  const long rounds = std::atol(argv[1]);
+  const bool coro = std::strcmp(argv[2], "coroutine") == 0;
+  auto ex = executor::create({.ring_entries = 128});
+  if (!ex) return 1;
+  std::vector<std::unique_ptr<task>> ts;
+  for (int i = 0; i < 64; ++i) {
+    task_options o;
+    o.switcher = coro ? switcher_kind::coroutine : switcher_kind::asm_switch;
+    o.stack_size = 32 * 1024;
+    auto t = task::create(o);
+    if (!t) return 1;
+    ts.push_back(std::move(*t));
+    if (coro)
+      ts.back()->set_body([rounds](task& self) -> co<result<std::int64_t>> {
+        for (long r = 0; r < rounds; ++r)
+          if (auto n = co_await async_nop(self); !n) co_return failure(n.error());
+        co_return std::int64_t{0};
+      });
+    else
+      ts.back()->set_body([rounds](task& self) -> result<std::int64_t> {
+        for (long r = 0; r < rounds; ++r) PRIO_TRY(nop(self));
+        return std::int64_t{0};
+      });
+    if (!(*ex)->attach(*ts.back())) return 1;
+  }
+  while ((*ex)->stats().completed < 64)
+    if (!(*ex)->run(SIZE_MAX, std::chrono::seconds(10))) return 1;
+  for (auto& t : ts)
+    if (!t->outcome()) {
+      std::fprintf(stderr, "nop_rounds: %s\n", t->outcome().error().message().c_str());
+      return 1;
+    }
+  return 0;
+}
