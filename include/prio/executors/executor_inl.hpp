@@ -78,8 +78,8 @@ inline void executor::reap(io_status& st) noexcept {
 
 // Forced inline: every operation's initiation is this plus its prep.
 template <class Prep>
-[[gnu::always_inline]] inline result<executor::admission> executor::try_initiate(task& t, io_status& st, Prep&& prep,
-                                                   std::chrono::nanoseconds timeout) noexcept {
+[[gnu::always_inline]] inline result<executor::admission> executor::try_initiate(
+    task& t, io_status& st, Prep&& prep, std::chrono::nanoseconds timeout) noexcept {
   if (t.cancel_requested_) return failure(errno_error(ECANCELED));
   if (!ring_) return failure(errno_error(EOPNOTSUPP));
   if (st.state == io_state::in_flight || st.state == io_state::waiting_slot)
