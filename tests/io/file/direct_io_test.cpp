@@ -7,6 +7,14 @@
 namespace prio::test {
 namespace {
 
+// open_direct(): the scratch file "d" opened O_DIRECT; refused says the file
+// system does not take O_DIRECT (EINVAL) and the test should skip.
+result<file> open_direct(task& t, scratch_dir& dir, bool& refused) {
+  auto f = open_file(t, dir.fd(), "d", open_how_of(O_RDWR | O_CREAT | O_DIRECT, 0644));
+  refused = !f && f.error() == std::errc::invalid_argument;
+  return f;
+}
+
 TEST(DirectIo, AlignedWorksMisalignedIsEinvalBeforeSubmission) {
   scratch_dir dir;  // under the build dir: tmpfs refuses O_DIRECT
   auto ex = make_executor();
@@ -18,11 +26,8 @@ TEST(DirectIo, AlignedWorksMisalignedIsEinvalBeforeSubmission) {
   std::memcpy(buf, data.data(), data.size());
   bool refused = false;
   auto out = run_in_task(*ex, [&](task& t) -> result<std::int64_t> {
-    auto f = open_file(t, dir.fd(), "d", open_how_of(O_RDWR | O_CREAT | O_DIRECT, 0644));
-    if (!f && f.error() == std::errc::invalid_argument) {
-      refused = true;
-      return 0;
-    }
+    auto f = open_direct(t, dir, refused);
+    if (refused) return 0;
     if (!f) return failure(f.error());
     EXPECT_TRUE(f->direct_io());
     EXPECT_GT(f->dio_offset_align(), 0u);
@@ -62,11 +67,8 @@ TEST(DirectIo, NonPowerOfTwoAlignmentIsChecked) {
   std::memset(buf, 7, 3 * 4096);
   bool refused = false;
   auto out = run_in_task(*ex, [&](task& t) -> result<std::int64_t> {
-    auto f = open_file(t, dir.fd(), "d", open_how_of(O_RDWR | O_CREAT | O_DIRECT, 0644));
-    if (!f && f.error() == std::errc::invalid_argument) {
-      refused = true;
-      return 0;
-    }
+    auto f = open_direct(t, dir, refused);
+    if (refused) return 0;
     if (!f) return failure(f.error());
     f->set_dio_align(4096, 3 * 4096);
     auto einval = [](const result<std::size_t>& r) { return !r && r.error() == std::errc::invalid_argument; };
