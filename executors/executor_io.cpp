@@ -157,9 +157,9 @@ unsigned executor::reap_ready_cqes() noexcept {
   return n;
 }
 
-// io_finished(): st has all its CQEs. Inline into the CQE loop for the
-// common cases, the task waiting for exactly st or for any of its I/O;
-// io_finished_other() is the rest.
+// io_finished(): st has all its CQEs. Inline into the CQE loop for a task
+// waiting on its I/O (for exactly st, or for any); io_finished_other() is a
+// task that is draining after its body ended, or not waiting on I/O.
 inline void executor::io_finished(io_status& st) noexcept {
   task& t = *st.owner;
   st.state = io_state::completed;
@@ -173,11 +173,15 @@ inline void executor::io_finished(io_status& st) noexcept {
       wake_task(t, success());
       return;
     }
-    if (t.waiting_any_io_ && t.awaited_io_ == nullptr && !t.cancel_requested_) {  // suspend_until_completed_io()
-      t.completed_.push_back(st);
-      wake_task(t, success());
-      return;
+    t.completed_.push_back(st);
+    if (t.waiting_any_io_ && t.awaited_io_ == nullptr) {  // suspend_until_completed_io()
+      // A cancelled wait resumes only once every CQE of the task is in.
+      if (!t.cancel_requested_)
+        wake_task(t, success());
+      else if (t.in_flight_.empty() && t.pending_cancels_ == 0)
+        wake_task(t, failure(errno_error(ECANCELED)));
     }
+    return;
   }
   io_finished_other(t, st);
 }
@@ -210,25 +214,12 @@ void executor::handle_cqe(std::uint64_t user_data, std::int32_t res, std::uint32
 }
 
 void executor::io_finished_other(task& t, io_status& st) noexcept {
-  switch (t.state()) {
-    case task_state::completing:
-      st.state = io_state::reaped;  // nobody is left to reap it
-      if (t.in_flight_.empty()) complete_task(t);
-      return;
-    case task_state::suspended_io:
-      t.completed_.push_back(st);
-      if (t.waiting_any_io_ && t.awaited_io_ == nullptr) {
-        // A cancelled wait resumes only once every CQE of the task is in.
-        if (!t.cancel_requested_)
-          wake_task(t, success());
-        else if (t.in_flight_.empty() && t.pending_cancels_ == 0)
-          wake_task(t, failure(errno_error(ECANCELED)));
-      }
-      return;
-    default:
-      t.completed_.push_back(st);
-      return;
+  if (t.state() == task_state::completing) {
+    st.state = io_state::reaped;  // nobody is left to reap it
+    if (t.in_flight_.empty()) complete_task(t);
+    return;
   }
+  t.completed_.push_back(st);
 }
 
 void executor::cancel_io(io_status& st) noexcept {
