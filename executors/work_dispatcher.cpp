@@ -4,7 +4,9 @@
 // One spinlock guards the three priority FIFOs and the worker/sleeper lists;
 // it is held for a few pointer moves, never across a syscall. Counters that
 // waiters read (queued, submitted, executed) are atomics so the fast paths
-// of wait() and of idle workers take no lock.
+// of wait() and of idle workers take no lock. queued_ counts the tasks in
+// the FIFOs that nobody has claimed: a taker claims with a CAS on it, then
+// pops under the lock (the FIFOs hold at least every claimed task).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +14,10 @@
 #include "prio/executors/work_dispatcher.hpp"
 
 namespace prio {
+
+namespace {
+constexpr std::size_t max_handoffs = 16;  // sleepers woken by one call
+}  // namespace
 
 namespace detail {
 bool task_fifo::reserve(std::size_t n) noexcept {
@@ -67,10 +73,8 @@ result<void> work_dispatcher::submit(std::span<task* const> tasks, const channel
   for (task* t : tasks) ++need[index(t->cpu_priority())];
 
   // Hand-offs: (worker, task) pairs attached after the lock is released.
-  constexpr std::size_t max_handoffs = 16;
   dispatch_worker* to_w[max_handoffs];
   task* to_t[max_handoffs];
-  std::size_t handoffs = 0;
 
   lock_.lock();
   if (closed_) {
@@ -88,29 +92,41 @@ result<void> work_dispatcher::submit(std::span<task* const> tasks, const channel
     queues_[index(t->cpu_priority())].push(t);
   }
   submitted_.fetch_add(tasks.size(), std::memory_order_seq_cst);
-  std::size_t queued = queued_.load(std::memory_order_relaxed) + tasks.size();
+  queued_.fetch_add(tasks.size(), std::memory_order_seq_cst);  // after the pushes: see claim()
+  const std::size_t handoffs = pick_sleepers(to_w, to_t, max_handoffs);
+  lock_.unlock();
+  deliver(to_w, to_t, handoffs);
+  return success();
+}
+
+std::size_t work_dispatcher::pick_sleepers(dispatch_worker** to_w, task** to_t, std::size_t max) noexcept {
   // One task per sleeper, highest priority first: a sleeper that is handed
-  // its work directly needs no second trip through the lock.
-  while (!sleepers_.empty() && queued != 0 && handoffs < max_handoffs) {
+  // its work directly needs no second trip through the lock. Only tasks the
+  // spinning workers leave over go to sleepers: a spinner starts a task in
+  // a fraction of a microsecond, a sleeper's wake-up takes several. A worker
+  // counted in spinning_ polls queued_ again (at the latest in start_sleep,
+  // under this lock) after it stops counting, so it cannot miss these tasks.
+  std::size_t n = 0;
+  while (!sleepers_.empty() && n < max &&
+         queued_.load(std::memory_order_seq_cst) > static_cast<std::size_t>(spinning_.load(std::memory_order_seq_cst)) &&
+         claim(1) != 0) {
     dispatch_worker* w = sleepers_.back();
     sleepers_.pop_back();
     w->mode_.store(dispatch_worker::mode::busy, std::memory_order_relaxed);
-    int lvl = 0;
-    while (queues_[lvl].size() == 0) ++lvl;
-    to_w[handoffs] = w;
-    to_t[handoffs] = queues_[lvl].pop();
+    to_w[n] = w;
+    pop_claimed(&to_t[n], 1);
     w->outstanding_.fetch_add(1, std::memory_order_relaxed);
     w->attaching_.fetch_add(1, std::memory_order_relaxed);
-    ++handoffs;
-    --queued;
+    ++n;
   }
-  queued_.store(queued, std::memory_order_seq_cst);
-  lock_.unlock();
+  return n;
+}
 
-  for (std::size_t i = 0; i < handoffs; ++i) {
+void work_dispatcher::deliver(dispatch_worker** to_w, task** to_t, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
     dispatch_worker& w = *to_w[i];
     if (auto r = w.ex_->attach(*to_t[i]); !r) {
-      // Cannot happen for a task that passed the checks above unless the
+      // Cannot happen for a task that passed submit()'s checks unless the
       // caller attached it elsewhere meanwhile; count it as done.
       std::fprintf(stderr, "prio: work_dispatcher: hand-off failed: %s\n", r.error().message().c_str());
       w.outstanding_.fetch_sub(1, std::memory_order_relaxed);
@@ -118,25 +134,44 @@ result<void> work_dispatcher::submit(std::span<task* const> tasks, const channel
     }
     w.attaching_.fetch_sub(1, std::memory_order_release);
   }
-  if (handoffs) handoffs_.fetch_add(handoffs, std::memory_order_relaxed);
-  return success();
+  if (n) handoffs_.fetch_add(n, std::memory_order_relaxed);
+}
+
+void work_dispatcher::hand_over_leftovers() noexcept {
+  dispatch_worker* to_w[max_handoffs];
+  task* to_t[max_handoffs];
+  lock_.lock();
+  const std::size_t n = pick_sleepers(to_w, to_t, max_handoffs);
+  lock_.unlock();
+  deliver(to_w, to_t, n);
+}
+
+std::size_t work_dispatcher::claim(std::size_t max) noexcept {
+  std::size_t q = queued_.load(std::memory_order_relaxed), n;
+  do {
+    if (q == 0) return 0;
+    // A share when many wait (so idle workers get the rest), else one.
+    const std::size_t share = q / (2 * std::max<std::size_t>(worker_count_.load(std::memory_order_relaxed), 1));
+    n = std::min(max, std::max<std::size_t>(share, 1));
+  } while (!queued_.compare_exchange_weak(q, q - n, std::memory_order_seq_cst, std::memory_order_relaxed));
+  return n;
+}
+
+void work_dispatcher::pop_claimed(task** out, std::size_t n) noexcept {
+  // Highest level first: never a lower level's task while a higher one waits.
+  for (int lvl = 0; n != 0 && lvl < priority_count; ++lvl)
+    for (auto& q = queues_[lvl]; n != 0 && q.size() != 0; --n) *out++ = q.pop();
 }
 
 std::size_t work_dispatcher::take(dispatch_worker& w, task** out, std::size_t max) noexcept {
+  // Claim first, lock after: only a worker that has won tasks takes the
+  // lock. Idle workers polling an almost empty queue used to all take it
+  // and find nothing; with 16 of them the convoy cost the submitting thread
+  // most of its throughput.
+  const std::size_t n = claim(max);
+  if (n == 0) return 0;
   lock_.lock();
-  int lvl = 0;
-  while (lvl < priority_count && queues_[lvl].size() == 0) ++lvl;
-  if (lvl == priority_count) {
-    lock_.unlock();
-    return 0;
-  }
-  // Take a share of one level only (never a lower level's task ahead of a
-  // higher one): one task when few wait, so idle workers get the rest.
-  auto& q = queues_[lvl];
-  const std::size_t share = q.size() / (2 * std::max<std::size_t>(workers_.size(), 1));
-  const std::size_t n = std::min(max, std::max<std::size_t>(share, 1));
-  for (std::size_t i = 0; i < n; ++i) out[i] = q.pop();
-  queued_.store(queued_.load(std::memory_order_relaxed) - n, std::memory_order_seq_cst);
+  pop_claimed(out, n);
   w.outstanding_.fetch_add(n, std::memory_order_relaxed);
   lock_.unlock();
   maybe_notify();

@@ -150,6 +150,7 @@ result<std::size_t> dispatch_worker::run() noexcept {
     // Idle: poll the dispatcher (and now and then the ring) for a while.
     mode_.store(mode::spinning, std::memory_order_relaxed);
     set_idle(true);
+    wd_.spinning_.fetch_add(1, std::memory_order_seq_cst);  // before the polls: see submit()
     const tsc::ticks until = tsc::now() + tsc::from_duration(wd_.spin_before_sleep());
     bool found = false;
     for (unsigned i = 1; !found; ++i) {
@@ -157,7 +158,11 @@ result<std::size_t> dispatch_worker::run() noexcept {
       if (wd_.queued_.load(std::memory_order_relaxed) != 0 && take_some()) found = true;
       if (!found && i % 16 == 0) {
         auto m = run_local(round_items);
-        if (!m) return failure(m.error());
+        if (!m) {
+          wd_.spinning_.fetch_sub(1, std::memory_order_seq_cst);
+          if (wd_.queued_.load(std::memory_order_seq_cst) != 0) wd_.hand_over_leftovers();
+          return failure(m.error());
+        }
         if (*m != 0) {
           done += *m;
           found = true;
@@ -173,7 +178,13 @@ result<std::size_t> dispatch_worker::run() noexcept {
       else
         cpu_relax();
     }
-    if (found || quit_requested_.load(std::memory_order_relaxed)) continue;
+    wd_.spinning_.fetch_sub(1, std::memory_order_seq_cst);
+    if (found) continue;
+    if (quit_requested_.load(std::memory_order_relaxed)) {
+      // A submit may have left work to this spinner: pass it on.
+      if (wd_.queued_.load(std::memory_order_seq_cst) != 0) wd_.hand_over_leftovers();
+      continue;
+    }
     // Sleep until work is handed over, a quit nudges us, or local I/O moves.
     if (!wd_.start_sleep(*this)) continue;
     auto r = ex_->run(SIZE_MAX, forever);
@@ -197,6 +208,7 @@ void dispatch_worker::set_idle(bool idle) noexcept {
 void work_dispatcher::add_worker(dispatch_worker& w) noexcept {
   lock_.lock();
   workers_.push_back(&w);
+  worker_count_.store(workers_.size(), std::memory_order_relaxed);
   // sleepers_ never holds more than workers_: keep push_back allocation-free.
   if (sleepers_.capacity() < workers_.size()) sleepers_.reserve(2 * workers_.size());
   lock_.unlock();
@@ -207,6 +219,7 @@ void work_dispatcher::remove_worker(dispatch_worker& w) noexcept {
   auto it = std::find(workers_.begin(), workers_.end(), &w);
   const bool found = it != workers_.end();
   if (found) workers_.erase(it);
+  worker_count_.store(workers_.size(), std::memory_order_relaxed);
   if (auto s = std::find(sleepers_.begin(), sleepers_.end(), &w); s != sleepers_.end()) sleepers_.erase(s);
   lock_.unlock();
   if (found && w.quit_requested_.load(std::memory_order_acquire)) {

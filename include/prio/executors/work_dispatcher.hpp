@@ -172,6 +172,11 @@ class work_dispatcher {
   void add_worker(dispatch_worker& w) noexcept;
   void remove_worker(dispatch_worker& w) noexcept;
   std::size_t take(dispatch_worker& w, task** out, std::size_t max) noexcept;
+  std::size_t claim(std::size_t max) noexcept;               // from queued_, no lock
+  void pop_claimed(task** out, std::size_t n) noexcept;      // under lock_
+  std::size_t pick_sleepers(dispatch_worker** to_w, task** to_t, std::size_t max) noexcept;  // under lock_
+  void deliver(dispatch_worker** to_w, task** to_t, std::size_t n) noexcept;  // after unlock
+  void hand_over_leftovers() noexcept;  // a spinner quits: sleepers take what it left
   bool start_sleep(dispatch_worker& w) noexcept;  // false: work or quit is waiting
   void end_sleep(dispatch_worker& w) noexcept;
   void note_executed(std::size_t n) noexcept;
@@ -191,9 +196,13 @@ class work_dispatcher {
   std::uint64_t sleeps_ = 0;
   bool closed_ = false;
 
-  alignas(64) std::atomic<std::size_t> queued_{0};
-  std::atomic<int> idle_{0};  // workers spinning or asleep (a hint, no lock)
+  // Read by every idle worker: written only by submits and claims.
+  alignas(64) std::atomic<std::size_t> queued_{0};  // in the FIFOs, unclaimed
   std::atomic<std::uint64_t> submitted_{0};
+  std::atomic<std::size_t> worker_count_{0};  // workers_.size(), for claim()
+  // Flipped at every busy/idle change of every worker: a line of its own.
+  alignas(64) std::atomic<int> idle_{0};  // workers spinning or asleep (a hint, no lock)
+  std::atomic<int> spinning_{0};          // workers in the idle poll loop
   alignas(64) std::atomic<std::uint64_t> executed_{0};
   std::atomic<std::uint64_t> handoffs_{0};
 
