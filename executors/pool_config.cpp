@@ -15,6 +15,7 @@ pool_options pool_options::from_config(const config& c) {
   o.threads = clamp_u32(c.get_uint("threads"));
   o.exec.ring_entries = clamp_u32(c.get_uint("ring_entries"));
   o.exec.low_priority_io_cap = clamp_u32(c.get_uint("low_priority_io_cap"));
+  o.exec.track_task_time = c.get_bool("track_task_time");
   o.stack_size = c.get_size("stack_size");
   // The schema restricts the value to the switcher names.
   o.switcher = parse_switcher(c.get_choice("switcher")).value();

@@ -1,15 +1,16 @@
 // Description: I/O makes progress while CPU-bound tasks keep the executor
 // busy (no idle moment): a task yielding in a loop does not starve another
-// task's NOP, and a cancelled task waiting on its own in-flight operation
-// waits until that operation is drained.
+// task's NOP and kernel timeout, and a cancelled task waiting on its own in-flight operation
+// waits until that operation is drained. Both with and without per-slice
+// time tracking.
 #include "exec_helpers.hpp"
 #include "prio/io/nop.hpp"
 
 namespace prio::test {
 namespace {
 
-TEST(IoProgress, YieldingTaskDoesNotStarveIo) {
-  auto ex = make_executor();
+void yielding_task_does_not_starve_io(const executor_options& o) {
+  auto ex = make_executor(o);
   bool nop_done = false;
   long spins = 0;
   auto spinner = make_task(switcher_kind::asm_switch);
@@ -24,13 +25,29 @@ TEST(IoProgress, YieldingTaskDoesNotStarveIo) {
   auto io = make_task(switcher_kind::asm_switch);
   io->set_body([&](task& self) -> result<std::int64_t> {
     PRIO_TRY(nop(self));
+    // A kernel timeout completes only at a later io_uring_enter (deferred
+    // task work): only the submit_interval entries can collect it.
+    static __kernel_timespec ts{0, 1'000'000};
+    auto r = perform(self, [](io_uring_sqe* sqe) { io_uring_prep_timeout(sqe, &ts, 0, 0); });
+    if (r || r.error() != errno_error(ETIME)) return failure(errno_error(EPROTO));
     nop_done = true;
     return std::int64_t{0};
   });
   ASSERT_TRUE(ex->attach(*io));
   ASSERT_TRUE(ex->attach(*spinner));
   drive(*ex, [&] { return spinner->state() == task_state::completed && io->state() == task_state::completed; });
-  EXPECT_EQ(*spinner->outcome(), 1) << "the NOP never completed while another task yielded";
+  EXPECT_EQ(*io->outcome(), 0);
+  EXPECT_EQ(*spinner->outcome(), 1) << "the I/O never completed while another task yielded";
+}
+
+TEST(IoProgress, YieldingTaskDoesNotStarveIo) { yielding_task_does_not_starve_io({}); }
+
+// Without per-slice time tracking the executor reads the clock only every
+// 8th slice: submit_interval must still be noticed.
+TEST(IoProgress, YieldingTaskDoesNotStarveIoUntracked) {
+  executor_options o;
+  o.track_task_time = false;
+  yielding_task_does_not_starve_io(o);
 }
 
 TEST(IoProgress, CancelledTaskDrainsItsAwaitedOperation) {

@@ -1,6 +1,7 @@
 // Description: time tracking adds up: per task stamps are ordered, the total
 // executed by tasks fits inside the executor's time in task code, which fits
-// inside its time in run(); counters match the work done.
+// inside its time in run(); counters match the work done; an executor told
+// not to track task time counts the same and keeps its stamps ordered.
 #include "exec_helpers.hpp"
 #include "prio/io/nop.hpp"
 
@@ -47,6 +48,42 @@ TEST(Stats, TimesAddUp) {
     EXPECT_GE(tt.completed - tt.launched, tt.executed);
     EXPECT_GE(tsc::to_ns(tt.completed - tt.launched), 100000u);  // it slept 100 us
     EXPECT_EQ(tt.resumptions, 3u);
+  }
+}
+
+// track_task_time = false: the counters are the same, the per-slice times
+// stay 0, and the stamps are still ordered (the armed timer forces a fresh
+// clock, so the 100 us sleep shows).
+TEST(Stats, UntrackedExecutorCountsButKeepsNoTaskTime) {
+  executor_options o;
+  o.track_task_time = false;
+  auto ex = make_executor(o);
+  std::vector<std::unique_ptr<task>> ts;
+  for (int i = 0; i < 8; ++i) {
+    ts.push_back(make_task(switcher_kind::asm_switch, static_cast<priority>(i % 3)));
+    ts.back()->set_body([](task& self) -> result<std::int64_t> {
+      PRIO_TRY(nop(self));
+      PRIO_TRY(self.suspend_for(100us));
+      PRIO_TRY(self.yield());
+      return std::int64_t{0};
+    });
+    ASSERT_TRUE(ex->attach(*ts.back()));
+  }
+  drive(*ex, [&] { return all_completed(ts); });
+  const executor_stats s = ex->stats();
+  EXPECT_EQ(s.launched, 8u);
+  EXPECT_EQ(s.completed, 8u);
+  EXPECT_EQ(s.resumed, 24u);
+  EXPECT_EQ(s.in_tasks, 0u);
+  EXPECT_GT(s.in_run, 0u);
+  for (auto& t : ts) {
+    const task_times& tt = t->times();
+    EXPECT_EQ(tt.executed, 0u);
+    EXPECT_EQ(tt.resumptions, 3u);
+    EXPECT_LE(tt.attached, tt.launched);
+    EXPECT_LE(tt.launched, tt.suspended);
+    EXPECT_LE(tt.suspended, tt.completed);
+    EXPECT_GE(tsc::to_ns(tt.completed - tt.launched), 100000u);  // it slept 100 us
   }
 }
 
