@@ -8,6 +8,7 @@
 // the FIFOs that nobody has claimed: a taker claims with a CAS on it, then
 // pops under the lock (the FIFOs hold at least every claimed task).
 #include <algorithm>
+#include <cassert>
 #include <cstdio>
 #include <cstdlib>
 
@@ -161,6 +162,7 @@ void work_dispatcher::pop_claimed(task** out, std::size_t n) noexcept {
   // Highest level first: never a lower level's task while a higher one waits.
   for (int lvl = 0; n != 0 && lvl < priority_count; ++lvl)
     for (auto& q = queues_[lvl]; n != 0 && q.size() != 0; --n) *out++ = q.pop();
+  assert(n == 0 && "claimed more tasks than the FIFOs hold");
 }
 
 std::size_t work_dispatcher::take(dispatch_worker& w, task** out, std::size_t max) noexcept {
