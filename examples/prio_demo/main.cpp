@@ -111,7 +111,8 @@ int main(int argc, char** argv) {
               pct_us(off.scan.lat, 0.5), pct_us(off.scan.lat, 0.99));
   std::printf("(echo: 64 B round trip, %u connections x %u req/s; writer: 4 KiB append + fdatasync; scan: 128 KiB read + checksum)\n",
               wc.connections, 1000000 / wc.echo_interval_us);
-  std::printf("executor utilisation:\n");
+  std::printf("executor utilisation:%s\n",
+              po.exec.track_task_time ? "" : " (track_task_time=false: time in tasks is not measured)");
   utilisation("priorities on", on);
   utilisation("all equal", off);
   const double p99_on = pct_us(on.echo.lat, 0.99), p99_off = pct_us(off.echo.lat, 0.99);
