@@ -10,6 +10,7 @@
 #pragma once
 
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -27,7 +28,10 @@ struct ratio_pair {
 
 class ratio_reporter : public benchmark::ConsoleReporter {
  public:
-  explicit ratio_reporter(std::vector<ratio_pair> pairs) : pairs_(std::move(pairs)) {}
+  // Colours only on a terminal (a ConsoleReporter made by hand always has
+  // them; logs redirected to files should not).
+  explicit ratio_reporter(std::vector<ratio_pair> pairs)
+      : ConsoleReporter(::isatty(STDOUT_FILENO) ? OO_Defaults : OO_Tabular), pairs_(std::move(pairs)) {}
 
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& r : runs)
