@@ -105,8 +105,8 @@ std::size_t work_dispatcher::pick_sleepers(dispatch_worker** to_w, task** to_t, 
   // its work directly needs no second trip through the lock. Only tasks the
   // spinning workers leave over go to sleepers: a spinner starts a task in
   // a fraction of a microsecond, a sleeper's wake-up takes several. A worker
-  // counted in spinning_ polls queued_ again (at the latest in start_sleep,
-  // under this lock) after it stops counting, so it cannot miss these tasks.
+  // counted in spinning_ checks queued_ again when it stops counting
+  // (stop_spinning(): it takes these tasks or hands them to sleepers).
   std::size_t n = 0;
   while (!sleepers_.empty() && n < max &&
          queued_.load(std::memory_order_seq_cst) > static_cast<std::size_t>(spinning_.load(std::memory_order_seq_cst)) &&
@@ -138,7 +138,16 @@ void work_dispatcher::deliver(dispatch_worker** to_w, task** to_t, std::size_t n
   if (n) handoffs_.fetch_add(n, std::memory_order_relaxed);
 }
 
-void work_dispatcher::hand_over_leftovers() noexcept {
+void work_dispatcher::stop_spinning() noexcept {
+  spinning_.fetch_sub(1, std::memory_order_seq_cst);
+  // A submit that still counted this worker may have left it tasks, and it
+  // will not take them now: it runs what it found (perhaps for long),
+  // quits, or failed. Whatever the remaining spinners cannot take goes to
+  // sleepers. (seq_cst against pick_sleepers(): its queued_ increment comes
+  // before its spinning_ read, our decrement before our queued_ read, so
+  // one of the two sees the other.)
+  if (queued_.load(std::memory_order_seq_cst) <= static_cast<std::size_t>(spinning_.load(std::memory_order_seq_cst)))
+    return;
   dispatch_worker* to_w[max_handoffs];
   task* to_t[max_handoffs];
   lock_.lock();

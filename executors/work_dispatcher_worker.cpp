@@ -150,7 +150,7 @@ result<std::size_t> dispatch_worker::run() noexcept {
     // Idle: poll the dispatcher (and now and then the ring) for a while.
     mode_.store(mode::spinning, std::memory_order_relaxed);
     set_idle(true);
-    wd_.spinning_.fetch_add(1, std::memory_order_seq_cst);  // before the polls: see submit()
+    wd_.spinning_.fetch_add(1, std::memory_order_seq_cst);  // before the polls: see pick_sleepers()
     const tsc::ticks until = tsc::now() + tsc::from_duration(wd_.spin_before_sleep());
     bool found = false;
     for (unsigned i = 1; !found; ++i) {
@@ -159,8 +159,7 @@ result<std::size_t> dispatch_worker::run() noexcept {
       if (!found && i % 16 == 0) {
         auto m = run_local(round_items);
         if (!m) {
-          wd_.spinning_.fetch_sub(1, std::memory_order_seq_cst);
-          if (wd_.queued_.load(std::memory_order_seq_cst) != 0) wd_.hand_over_leftovers();
+          wd_.stop_spinning();
           return failure(m.error());
         }
         if (*m != 0) {
@@ -178,13 +177,8 @@ result<std::size_t> dispatch_worker::run() noexcept {
       else
         cpu_relax();
     }
-    wd_.spinning_.fetch_sub(1, std::memory_order_seq_cst);
-    if (found) continue;
-    if (quit_requested_.load(std::memory_order_relaxed)) {
-      // A submit may have left work to this spinner: pass it on.
-      if (wd_.queued_.load(std::memory_order_seq_cst) != 0) wd_.hand_over_leftovers();
-      continue;
-    }
+    wd_.stop_spinning();
+    if (found || quit_requested_.load(std::memory_order_relaxed)) continue;
     // Sleep until work is handed over, a quit nudges us, or local I/O moves.
     if (!wd_.start_sleep(*this)) continue;
     auto r = ex_->run(SIZE_MAX, forever);

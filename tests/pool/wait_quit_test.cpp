@@ -95,6 +95,32 @@ TEST_P(WaitQuit, IdleExecutorsQuitFirstBusyOnesAfterTheirTask) {
   EXPECT_TRUE(wd->close());
 }
 
+// Every executor ends up inside a blocking task when as many are submitted,
+// whatever mix of spinning and sleeping workers the submissions meet. (A
+// submit that left a task to a spinner which then took another one and
+// blocked in it, with the sleepers never woken, lost that task: seen on 16
+// cores.) Each round: n gates submitted back to back, all entered, opened.
+TEST_P(WaitQuit, EveryBlockingTaskFindsAnExecutor) {
+  const unsigned n = GetParam();
+  auto wd = make_dispatcher();
+  worker_threads workers(*wd, n);
+  for (int round = 0; round < 300; ++round) {
+    gate g;
+    std::vector<std::unique_ptr<task>> gates;
+    for (unsigned i = 0; i < n; ++i) gates.push_back(g.make());
+    for (auto& t : gates) ASSERT_TRUE(wd->submit(*t));
+    const bool all_in = eventually([&] { return g.entered.load() == n; });
+    g.open.store(true);
+    ASSERT_TRUE(wd->wait(0, 0, 30s));
+    ASSERT_TRUE(all_in) << "round " << round << ": " << g.entered.load() << " of " << n
+                        << " entered; stats: undispatched " << wd->stats().undispatched << ", sleeping "
+                        << wd->stats().sleeping;
+  }
+  ASSERT_TRUE(wd->quit(SIZE_MAX, 30s));
+  workers.join();
+  EXPECT_TRUE(wd->close());
+}
+
 INSTANTIATE_TEST_SUITE_P(Pool, WaitQuit, ::testing::ValuesIn(thread_counts), threads_name);
 
 TEST(DispatcherClose, QueuedWorkIsAnErrorNotALeak) {

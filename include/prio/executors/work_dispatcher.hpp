@@ -176,7 +176,7 @@ class work_dispatcher {
   void pop_claimed(task** out, std::size_t n) noexcept;      // under lock_
   std::size_t pick_sleepers(dispatch_worker** to_w, task** to_t, std::size_t max) noexcept;  // under lock_
   void deliver(dispatch_worker** to_w, task** to_t, std::size_t n) noexcept;  // after unlock
-  void hand_over_leftovers() noexcept;  // a spinner quits: sleepers take what it left
+  void stop_spinning() noexcept;  // a worker leaves the idle poll loop: see pick_sleepers()
   bool start_sleep(dispatch_worker& w) noexcept;  // false: work or quit is waiting
   void end_sleep(dispatch_worker& w) noexcept;
   void note_executed(std::size_t n) noexcept;
