@@ -152,20 +152,24 @@ result<std::size_t> dispatch_worker::run() noexcept {
     set_idle(true);
     wd_.spinning_.fetch_add(1, std::memory_order_seq_cst);  // before the polls: see pick_sleepers()
     const tsc::ticks until = tsc::now() + tsc::from_duration(wd_.spin_before_sleep());
-    bool found = false;
+    bool found = false, counted = true;  // counted: in wd_.spinning_
     for (unsigned i = 1; !found; ++i) {
       if (quit_requested_.load(std::memory_order_relaxed)) break;
       if (wd_.queued_.load(std::memory_order_relaxed) != 0 && take_some()) found = true;
       if (!found && i % 16 == 0) {
+        // Local work may run for long: not counted as spinning meanwhile
+        // (submit() leaves tasks to spinners, see pick_sleepers()).
+        wd_.stop_spinning();
+        counted = false;
         auto m = run_local(round_items);
-        if (!m) {
-          wd_.stop_spinning();
-          return failure(m.error());
-        }
+        if (!m) return failure(m.error());
         if (*m != 0) {
           done += *m;
           found = true;
+          break;
         }
+        wd_.spinning_.fetch_add(1, std::memory_order_seq_cst);
+        counted = true;
       }
       if (found || tsc::now() >= until) break;
       // After a short pure spin, give the core away now and then: with more
@@ -177,7 +181,7 @@ result<std::size_t> dispatch_worker::run() noexcept {
       else
         cpu_relax();
     }
-    wd_.stop_spinning();
+    if (counted) wd_.stop_spinning();
     if (found || quit_requested_.load(std::memory_order_relaxed)) continue;
     // Sleep until work is handed over, a quit nudges us, or local I/O moves.
     if (!wd_.start_sleep(*this)) continue;
