@@ -1,8 +1,8 @@
 // Description: I/O makes progress while CPU-bound tasks keep the executor
 // busy (no idle moment): a task yielding in a loop does not starve another
-// task's NOP and kernel timeout, and a cancelled task waiting on its own in-flight operation
-// waits until that operation is drained. Both with and without per-slice
-// time tracking.
+// task's NOP and kernel timeout (with and without per-slice time
+// tracking), and a cancelled task waiting on its own in-flight operation
+// waits until that operation is drained.
 #include "exec_helpers.hpp"
 #include "prio/io/nop.hpp"
 

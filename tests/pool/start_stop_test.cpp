@@ -1,6 +1,7 @@
 // Description: starting and stopping a pool 100 times leaks no threads
-// (/proc/self/task, less the kernel's io_uring workers), no file descriptors (/proc/self/fd) and no memory
-// (malloc's in-use bytes; LeakSanitizer covers the sanitizer builds).
+// (/proc/self/task, less the kernel's io_uring workers), no file
+// descriptors (/proc/self/fd) and no memory (malloc's in-use bytes;
+// LeakSanitizer covers the sanitizer builds).
 #include <dirent.h>
 #include <malloc.h>
 
