@@ -109,8 +109,7 @@ std::size_t work_dispatcher::pick_sleepers(dispatch_worker** to_w, task** to_t, 
   // (stop_spinning(): it takes these tasks or hands them to sleepers).
   std::size_t n = 0;
   while (!sleepers_.empty() && n < max &&
-         queued_.load(std::memory_order_seq_cst) > static_cast<std::size_t>(spinning_.load(std::memory_order_seq_cst)) &&
-         claim(1) != 0) {
+         more_than_spinners_take() && claim(1) != 0) {
     dispatch_worker* w = sleepers_.back();
     sleepers_.pop_back();
     w->mode_.store(dispatch_worker::mode::busy, std::memory_order_relaxed);
@@ -146,8 +145,7 @@ void work_dispatcher::stop_spinning() noexcept {
   // sleepers. (seq_cst against pick_sleepers(): its queued_ increment comes
   // before its spinning_ read, our decrement before our queued_ read, so
   // one of the two sees the other.)
-  if (queued_.load(std::memory_order_seq_cst) <= static_cast<std::size_t>(spinning_.load(std::memory_order_seq_cst)))
-    return;
+  if (!more_than_spinners_take()) return;
   dispatch_worker* to_w[max_handoffs];
   task* to_t[max_handoffs];
   lock_.lock();

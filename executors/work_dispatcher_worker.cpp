@@ -150,7 +150,7 @@ result<std::size_t> dispatch_worker::run() noexcept {
     // Idle: poll the dispatcher (and now and then the ring) for a while.
     mode_.store(mode::spinning, std::memory_order_relaxed);
     set_idle(true);
-    wd_.spinning_.fetch_add(1, std::memory_order_seq_cst);  // before the polls: see pick_sleepers()
+    wd_.start_spinning();  // before the polls
     const tsc::ticks until = tsc::now() + tsc::from_duration(wd_.spin_before_sleep());
     bool found = false, counted = true;  // counted: in wd_.spinning_
     for (unsigned i = 1; !found; ++i) {
@@ -168,7 +168,7 @@ result<std::size_t> dispatch_worker::run() noexcept {
           found = true;
           break;
         }
-        wd_.spinning_.fetch_add(1, std::memory_order_seq_cst);
+        wd_.start_spinning();
         counted = true;
       }
       if (found || tsc::now() >= until) break;

@@ -15,37 +15,32 @@
 namespace prio::test {
 namespace {
 
-std::size_t count_entries(const char* dir) {
+// count_entries(): the entries of dir (not . and ..) that keep() accepts.
+std::size_t count_entries(const char* dir, bool (*keep)(const char* name) = nullptr) {
   std::size_t n = 0;
   if (DIR* d = ::opendir(dir)) {
     while (dirent* e = ::readdir(d))
-      if (e->d_name[0] != '.') ++n;
+      if (e->d_name[0] != '.' && (keep == nullptr || keep(e->d_name))) ++n;
     ::closedir(d);
   }
   return n;
 }
 
-// count_threads(): this process's threads, without the kernel's io_uring
-// workers (comm "iou-wrk-..."/"iou-sqp-..."): they belong to a ring and
-// exit on their own schedule after it is gone, so a count taken just after
-// a pool stopped may still include one.
-std::size_t count_threads() {
-  std::size_t n = 0;
-  if (DIR* d = ::opendir("/proc/self/task")) {
-    while (dirent* e = ::readdir(d)) {
-      if (e->d_name[0] == '.') continue;
-      char comm[32] = {};
-      const std::string path = std::string("/proc/self/task/") + e->d_name + "/comm";
-      if (FILE* f = std::fopen(path.c_str(), "r")) {
-        if (std::fgets(comm, sizeof(comm), f) == nullptr) comm[0] = '\0';
-        std::fclose(f);
-      }
-      if (std::strncmp(comm, "iou-", 4) != 0) ++n;
-    }
-    ::closedir(d);
+// not_io_uring_worker(): false for the kernel's io_uring workers (comm
+// "iou-wrk-..."/"iou-sqp-..."): they belong to a ring and exit on their own
+// schedule after it is gone, so a count taken just after a pool stopped
+// may still include one.
+bool not_io_uring_worker(const char* tid) {
+  char comm[32] = {};
+  const std::string path = std::string("/proc/self/task/") + tid + "/comm";
+  if (FILE* f = std::fopen(path.c_str(), "r")) {
+    if (std::fgets(comm, sizeof(comm), f) == nullptr) comm[0] = '\0';
+    std::fclose(f);
   }
-  return n;
+  return std::strncmp(comm, "iou-", 4) != 0;
 }
+
+std::size_t count_threads() { return count_entries("/proc/self/task", not_io_uring_worker); }
 
 void cycle(unsigned threads, int i) {
   auto p = make_pool(threads, i % 2 ? 64 : 0);  // ring and compute-only executors alike

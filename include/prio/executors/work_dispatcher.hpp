@@ -176,7 +176,14 @@ class work_dispatcher {
   void pop_claimed(task** out, std::size_t n) noexcept;      // under lock_
   std::size_t pick_sleepers(dispatch_worker** to_w, task** to_t, std::size_t max) noexcept;  // under lock_
   void deliver(dispatch_worker** to_w, task** to_t, std::size_t n) noexcept;  // after unlock
-  void stop_spinning() noexcept;  // a worker leaves the idle poll loop: see pick_sleepers()
+  // A worker enters / leaves the idle poll loop (spinning_; see pick_sleepers()).
+  void start_spinning() noexcept { spinning_.fetch_add(1, std::memory_order_seq_cst); }
+  void stop_spinning() noexcept;
+  // More tasks wait than workers spin: the excess is for sleepers.
+  bool more_than_spinners_take() const noexcept {
+    return queued_.load(std::memory_order_seq_cst) >
+           static_cast<std::size_t>(spinning_.load(std::memory_order_seq_cst));
+  }
   bool start_sleep(dispatch_worker& w) noexcept;  // false: work or quit is waiting
   void end_sleep(dispatch_worker& w) noexcept;
   void note_executed(std::size_t n) noexcept;
