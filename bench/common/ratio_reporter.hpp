@@ -1,7 +1,8 @@
 // ratio_reporter.hpp: Google Benchmark reporter that prints, after the usual
 // table, each benchmark's time next to its baseline from the same run.
 // With --benchmark_repetitions=N each side's time is the median of its N
-// runs; add --benchmark_enable_random_interleaving=true so the runs of the
+// runs (also with --benchmark_report_aggregates_only, from the median
+// aggregate); add --benchmark_enable_random_interleaving=true so the runs of the
 // two sides alternate and a noisy neighbour hits both alike.
 //
 //   prio::bench::ratio_reporter rep({{"BM_prio/64", "BM_raw/64", 1.25}});
@@ -39,6 +40,11 @@ class ratio_reporter : public benchmark::ConsoleReporter {
         auto& v = samples_[r.benchmark_name()];
         v.push_back(r.GetAdjustedRealTime() * to_ns(r.time_unit));
         ns_[r.benchmark_name()] = median(v);
+      } else if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median" && !r.error_occurred &&
+                 samples_.find(r.run_name.str()) == samples_.end()) {
+        // Only aggregates reach the reporter (report_aggregates_only).
+        ns_[r.run_name.str()] = r.GetAdjustedRealTime() * to_ns(r.time_unit);
+        aggregated_runs_ = std::max<std::size_t>(aggregated_runs_, static_cast<std::size_t>(r.repetitions));
       }
     ConsoleReporter::ReportRuns(runs);
   }
@@ -67,7 +73,7 @@ class ratio_reporter : public benchmark::ConsoleReporter {
   const std::map<std::string, double>& ns_per_iter() const { return ns_; }
   // runs_per_benchmark(): the most repetitions any benchmark had.
   std::size_t runs_per_benchmark() const {
-    std::size_t n = 0;
+    std::size_t n = aggregated_runs_;
     for (const auto& [name, v] : samples_) n = std::max(n, v.size());
     return n;
   }
@@ -89,6 +95,7 @@ class ratio_reporter : public benchmark::ConsoleReporter {
   std::vector<ratio_pair> pairs_;
   std::map<std::string, std::vector<double>> samples_;
   std::map<std::string, double> ns_;
+  std::size_t aggregated_runs_ = 0;
 };
 
 }  // namespace prio::bench
