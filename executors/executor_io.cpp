@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <new>
 
 #include "executors/ring_enter.hpp"
@@ -239,7 +240,43 @@ void executor::cancel_all_io(task& t) noexcept {
   if (io_status* a = t.awaited_reap_on_wake()) cancel_io(*a);
 }
 
-void detail::forget_completed(io_status& st) noexcept { executor::reap(st); }
+void detail::release(io_status& st) noexcept {
+  if (st.state == io_state::waiting_slot || st.state == io_state::in_flight) executor::abandon(st);
+  executor::reap(st);  // completed: off the completed list
+}
+
+void executor::abandon(io_status& st) noexcept {
+  task& t = *st.owner;
+  executor* ex = t.ex_;
+  if (st.state == io_state::waiting_slot) {  // its frame went away while the task was queued
+    if (ex && t.deferred_st_ == &st) {
+      ex->slot_waiters_[index(t.slot_level_)].remove(t);
+      --ex->slot_waiting_;
+      t.deferred_st_ = nullptr;
+    }
+    st.state = io_state::idle;
+    return;
+  }
+  if (!ex || !ex->ring_ || !ex->on_bound_thread()) {
+    // Detached (its executor shut down, which cancelled and drained the
+    // ring) or off the thread that alone may enter the ring.
+    if (ex) std::fprintf(stderr, "prio: io_status destroyed in flight off its executor's thread\n");
+    if (st.node.linked()) t.in_flight_.remove(st);
+    st.state = io_state::idle;
+    return;
+  }
+  ++ex->stats_.abandoned_io;
+  ex->cancel_io(st);
+  while (st.state == io_state::in_flight) {
+    const int r = ex->enter(ex->now_, 1);
+    if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY && r != -ETIME) {
+      std::fprintf(stderr, "prio: io_status destroyed in flight; waiting for it failed: %s\n",
+                   std::strerror(-r));
+      break;
+    }
+    if (io_uring_cq_ready(ex->ring_.get()) != 0) ex->reap_ready_cqes();
+  }
+}
 
 // --- the ring's own traffic ---------------------------------------------------------
 
@@ -256,7 +293,9 @@ void executor::arm_wake_read() noexcept {
 // submit_nonblocking(): io_uring_submit_and_get_events() without going
 // through liburing's library: publish the SQ tail, then one enter that
 // submits and, on a DEFER_TASKRUN ring, runs the completions' task work.
-void executor::submit_nonblocking(tsc::ticks t0) noexcept {
+void executor::submit_nonblocking(tsc::ticks t0) noexcept { (void)enter(t0, 0); }
+
+int executor::enter(tsc::ticks t0, unsigned wait_nr) noexcept {
   const std::size_t n = unsubmitted_;
   io_uring_sq& sq = ring_->sq;
   const unsigned tail = sq.sqe_tail;
@@ -268,11 +307,12 @@ void executor::submit_nonblocking(tsc::ticks t0) noexcept {
   const unsigned flags = IORING_ENTER_GETEVENTS | (ring_fd_registered_ ? IORING_ENTER_REGISTERED_RING : 0u);
   int r;
   do {
-    r = detail::ring_enter(enter_fd_, to_submit, 0, flags);
+    r = detail::ring_enter(enter_fd_, to_submit, wait_nr, flags);
   } while (r == -EINTR);
   entered(n, r >= 0);
   last_enter_ = now_ = clock();
   stats_.in_io_uring += now_ - t0;
+  return r;
 }
 
 void executor::entered(std::size_t sqes, bool submitted) noexcept {

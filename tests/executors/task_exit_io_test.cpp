@@ -4,6 +4,9 @@
 #include "exec_helpers.hpp"
 #include "prio/io/nop.hpp"
 
+#include <cerrno>
+#include <string>
+
 namespace prio::test {
 namespace {
 
@@ -100,7 +103,82 @@ TEST_P(TaskExitIo, CompletedUnreapedStatusLeavesWithItsScope) {
   EXPECT_EQ(outer.state, io_state::reaped);
 }
 
+// An io_status that leaves its scope while its read is in flight (a
+// function that initiates and returns without waiting) is cancelled and
+// waited for by its destructor: nothing stays in flight that points into the
+// dead frame, and the read, cancelled before data came, consumed none of it.
+TEST_P(TaskExitIo, StatusLeavingItsScopeInFlightIsCancelledFirst) {
+  auto ex = make_executor();
+  test_pipe p;
+  ASSERT_TRUE(p.ok());
+  auto t = make_task(GetParam());
+  std::size_t in_flight_after = 99;
+  std::string got;
+  t->set_body([&](task& self) -> result<std::int64_t> {
+    {
+      io_status st;
+      char buf[8];
+      PRIO_TRY(initiate(self, st, [&](io_uring_sqe* sqe) { io_uring_prep_read(sqe, p.fds[0], buf, 8, 0); }));
+      EXPECT_EQ(self.io_in_flight(), 1u);
+    }
+    in_flight_after = self.io_in_flight();
+    volatile unsigned char scribble[512];  // the dead frame's memory, reused
+    for (auto& b : scribble) b = 0xa5;
+    if (::write(p.fds[1], "hello", 5) != 5) return failure(errno_error(errno));
+    char buf[8] = {};
+    auto n = perform(self, [&](io_uring_sqe* sqe) { io_uring_prep_read(sqe, p.fds[0], buf, 8, 0); });
+    if (!n) return failure(n.error());
+    got.assign(buf, static_cast<std::size_t>(*n));
+    return std::int64_t{0};
+  });
+  ASSERT_TRUE(ex->attach(*t));
+  drive(*ex, [&] { return t->state() == task_state::completed; });
+  ASSERT_TRUE(t->outcome()) << t->outcome().error().message();
+  EXPECT_EQ(in_flight_after, 0u);
+  EXPECT_EQ(got, "hello");
+  EXPECT_EQ(ex->stats().abandoned_io, 1u);
+  EXPECT_EQ(ex->stats().io_in_flight, 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Switchers, TaskExitIo, ::testing::ValuesIn(stackful), kind_name);
+
+// The same from a nested coroutine: its frame (and the io_status and buffer
+// in it) is gone once it returns to the body, which then finds nothing in
+// flight and its data intact.
+co<result<void>> read_and_leave(task& self, int fd) {
+  io_status st;
+  char buf[8];
+  auto r = co_await async_initiate(self, st, [&](io_uring_sqe* sqe) { io_uring_prep_read(sqe, fd, buf, 8, 0); });
+  if (!r) co_return failure(r.error());
+  EXPECT_EQ(self.io_in_flight(), 1u);
+  co_return success();
+}
+
+TEST(TaskExitIo, NestedCoroutineLeavingWithReadInFlight) {
+  auto ex = make_executor();
+  test_pipe p;
+  ASSERT_TRUE(p.ok());
+  auto t = make_task(switcher_kind::coroutine);
+  std::size_t in_flight_after = 99;
+  std::string got;
+  t->set_body([&](task& self) -> co<result<std::int64_t>> {
+    auto left = co_await read_and_leave(self, p.fds[0]);
+    if (!left) co_return failure(left.error());
+    in_flight_after = self.io_in_flight();
+    if (::write(p.fds[1], "hello", 5) != 5) co_return failure(errno_error(errno));
+    char buf[8] = {};
+    auto n = co_await async_perform(self, [&](io_uring_sqe* sqe) { io_uring_prep_read(sqe, p.fds[0], buf, 8, 0); });
+    if (!n) co_return failure(n.error());
+    got.assign(buf, static_cast<std::size_t>(*n));
+    co_return std::int64_t{0};
+  });
+  ASSERT_TRUE(ex->attach(*t));
+  drive(*ex, [&] { return t->state() == task_state::completed; });
+  ASSERT_TRUE(t->outcome()) << t->outcome().error().message();
+  EXPECT_EQ(in_flight_after, 0u);
+  EXPECT_EQ(got, "hello");
+  EXPECT_EQ(ex->stats().abandoned_io, 1u);
+}
 
 TEST(TaskExitIo, CoroutineReturnsWithNopsInFlight) {
   auto ex = make_executor();

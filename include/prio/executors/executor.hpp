@@ -68,6 +68,7 @@ struct executor_stats {
   tsc::ticks in_run = 0;       // inside run()
   tsc::ticks sleeping = 0;     // blocked waiting for completions, timers or a wake
   std::uint64_t cancelled = 0;
+  std::uint64_t abandoned_io = 0;  // io_status destroyed in flight (cancelled, waited for)
   std::uint64_t remote_attaches = 0, wakeups = 0, slot_waits = 0;
   std::size_t runnable = 0, timers = 0, io_in_flight = 0;
 };
@@ -150,6 +151,10 @@ class executor {
 
   // reap() takes st, completed, off its task's completed list.
   static void reap(io_status& st) noexcept;
+  // abandon() is ~io_status() of an admitted operation: one waiting for a
+  // slot leaves the queue; one in flight is cancelled and its CQEs are
+  // collected (blocking, on the bound thread) until it has completed.
+  static void abandon(io_status& st) noexcept;
 
   // buffers() is the registered_buffers made for this executor's ring
   // (io/registered_buffers.hpp; a pool makes them from its options), or
@@ -222,6 +227,9 @@ class executor {
   // sqes were prepared before it, submitted says the kernel took them, and
   // the CQ may hold new entries.
   void entered(std::size_t sqes, bool submitted) noexcept;
+  // enter() submits what is queued and waits for wait_nr CQEs (0: none);
+  // submit_nonblocking() is enter(t0, 0). Returns what the kernel returned.
+  int enter(tsc::ticks t0, unsigned wait_nr) noexcept;
   void submit_nonblocking() noexcept { submit_nonblocking(clock()); }
   tsc::ticks clock() const noexcept { return tsc::now(hw_clock_); }
   void wait_for_events(tsc::ticks deadline) noexcept;

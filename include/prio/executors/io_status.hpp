@@ -1,8 +1,13 @@
 // io_status.hpp: the record of one I/O operation in flight (NT IO_STATUS style).
 //
-// The caller supplies one io_status per operation and keeps it alive and in
-// place while the operation is in flight: its address is the SQE's
-// user_data. A completed one may go away unreaped (its destructor unlinks it).
+// The caller supplies one io_status per operation and keeps it in place
+// while the operation is in flight: its address is the SQE's user_data. A
+// completed one may go away unreaped (its destructor unlinks it). One that
+// goes away in flight (a frame left without waiting for it) is cancelled
+// and waited for by its destructor, on its executor's thread, before its
+// memory is released: the kernel writes nothing into a dead frame and no
+// completion is lost track of. That wait blocks the executor's thread for as
+// long as the cancellation takes (executor_stats::abandoned_io counts them).
 // States: idle -> waiting_slot (no submission slot yet) -> in_flight ->
 // completed (on the task's completed list) -> reaped (handed to the caller).
 #pragma once
@@ -22,13 +27,18 @@ namespace prio {
 class task;
 struct io_status;
 
-namespace detail {
-// forget_completed() takes a completed, never reaped st off its task's
-// completed list (executors/executor_io.cpp).
-void forget_completed(io_status& st) noexcept;
-}  // namespace detail
-
 enum class io_state : std::uint8_t { idle, waiting_slot, in_flight, completed, reaped };
+
+namespace detail {
+// release() is ~io_status() of one its executor still tracks (admitted or
+// completed, not reaped): an admitted one is abandoned (cancelled and waited
+// for), then a completed one leaves its task's completed list
+// (executors/executor_io.cpp).
+void release(io_status& st) noexcept;
+// tracked(): the states between idle and reaped, in one comparison.
+static_assert(static_cast<unsigned>(io_state::idle) == 0 && static_cast<unsigned>(io_state::reaped) == 4);
+constexpr bool tracked(io_state s) noexcept { return static_cast<unsigned>(s) - 1u < 3u; }
+}  // namespace detail
 
 struct io_status {
   // io_status() initialises only what must be known before initiation; the
@@ -37,10 +47,11 @@ struct io_status {
   io_status() noexcept {}
   // ~io_status() of a completed operation nobody reaped takes it off its
   // task's completed list, so the list never holds a dead record (an
-  // io_status in a task's frame that the body leaves without reaping).
+  // io_status in a task's frame that the body leaves without reaping). One
+  // still waiting for a slot or in flight is abandoned first (see the top).
   ~io_status() {
-    if (state == io_state::completed) [[unlikely]]
-      detail::forget_completed(*this);
+    if (detail::tracked(state)) [[unlikely]]
+      detail::release(*this);
   }
   io_status(const io_status&) = delete;
   io_status& operator=(const io_status&) = delete;
