@@ -105,5 +105,36 @@ TEST(AwaitedIoWaitIo, CompletionStaysListedUntilReaped) {
 
 INSTANTIATE_TEST_SUITE_P(Switchers, AwaitedIo, ::testing::ValuesIn(all_suspending), kind_name);
 
+// A task that cannot suspend (switcher none, which runs on the executor's
+// own stack) gets errc::cannot_suspend from perform() with nothing
+// submitted: the pipe's data is there for the next reader, not taken by a
+// read whose buffer and record are gone.
+TEST(AwaitedIoCannotWait, NoneTaskGetsAnErrorAndLeavesNothingInFlight) {
+  auto ex = make_executor();
+  test_pipe p;
+  ASSERT_TRUE(p.ok());
+  auto t = make_task(switcher_kind::none);
+  result<std::int32_t> got = 0;
+  std::size_t in_flight_after = 99;
+  t->set_body([&](task& self) -> result<std::int64_t> {
+    char buf[8];
+    got = perform(self, [&](io_uring_sqe* sqe) { io_uring_prep_read(sqe, p.read_end(), buf, 8, 0); });
+    in_flight_after = self.io_in_flight();
+    return std::int64_t{0};
+  });
+  ASSERT_TRUE(ex->attach(*t));
+  drive(*ex, [&] { return t->state() == task_state::completed; });
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error(), make_error_code(errc::cannot_suspend));
+  EXPECT_EQ(in_flight_after, 0u);
+  EXPECT_EQ(ex->stats().io_in_flight, 0u);
+  EXPECT_EQ(ex->stats().submitted_sqes, 1u);  // the executor's own wake-up read only
+  EXPECT_EQ(ex->stats().abandoned_io, 0u);
+  ASSERT_EQ(::write(p.write_end(), "abc", 3), 3);
+  char out[8] = {};
+  ASSERT_EQ(::read(p.read_end(), out, sizeof(out)), 3);
+  EXPECT_EQ(std::string(out, 3), "abc");
+}
+
 }  // namespace
 }  // namespace prio::test

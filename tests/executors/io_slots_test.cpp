@@ -126,5 +126,45 @@ TEST(IoSlots, ComputeOnlyExecutorRefusesIo) {
   EXPECT_EQ(seen, std::errc::operation_not_supported);
 }
 
+// A task that cannot suspend (switcher none) finds the slots taken: its
+// initiate() fails at once with errc::cannot_suspend, nothing is queued for
+// it, and a later free slot never wakes it (it ran once and completed).
+TEST(IoSlots, TaskThatCannotWaitIsRefusedNotQueued) {
+  auto ex = make_executor({.ring_entries = 1, .cq_entries = 1});
+  ASSERT_EQ(ex->max_in_flight(), 1u);
+  test_pipe p;
+  ASSERT_TRUE(p.ok());
+  auto holder = make_task(switcher_kind::asm_switch);
+  char hb[1];
+  holder->set_body([&](task& self) -> result<std::int64_t> {
+    auto r = perform(self, [&](io_uring_sqe* sqe) { io_uring_prep_read(sqe, p.read_end(), hb, 1, 0); });
+    return r ? std::int64_t{*r} : std::int64_t{-1};
+  });
+  auto none = make_task(switcher_kind::none);
+  static io_status st;
+  result<void> initiated = success();
+  int runs = 0;
+  none->set_body([&](task& self) -> result<std::int64_t> {
+    ++runs;
+    initiated = initiate_nop(self, st);
+    return std::int64_t{0};
+  });
+  ASSERT_TRUE(ex->attach(*holder));
+  ASSERT_TRUE(ex->run(1, 0ns));  // the holder takes the only slot
+  ASSERT_TRUE(ex->attach(*none));
+  ASSERT_TRUE(ex->run(1, 0ns));
+  EXPECT_EQ(none->state(), task_state::completed);
+  ASSERT_FALSE(initiated);
+  EXPECT_EQ(initiated.error(), make_error_code(errc::cannot_suspend));
+  EXPECT_EQ(st.state, io_state::idle);
+  EXPECT_EQ(ex->stats().slot_waits, 0u);
+  ASSERT_EQ(::write(p.write_end(), "x", 1), 1);
+  drive(*ex, [&] { return holder->state() == task_state::completed; });
+  (void)ex->run(SIZE_MAX, 0ns);
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(none->state(), task_state::completed);
+  EXPECT_EQ(ex->stats().io_in_flight, 0u);
+}
+
 }  // namespace
 }  // namespace prio::test

@@ -139,11 +139,13 @@ class executor {
   // timeout other than forever links an IORING_OP_LINK_TIMEOUT after it. When
   // no slot is free, prep fills a copy kept in the task and the task is queued
   // (FIFO per I/O priority) until one is: `queued`; the caller then suspends.
+  // A caller that cannot suspend passes may_wait false and gets
+  // errc::cannot_suspend instead of being queued.
   // Errors (nothing submitted): ECANCELED if t is cancelled, EOPNOTSUPP on a
   // compute-only executor, EBUSY if st is still in flight.
   template <class Prep>
   result<admission> try_initiate(task& t, io_status& st, Prep&& prep,
-                                 std::chrono::nanoseconds timeout = forever) noexcept;
+                                 std::chrono::nanoseconds timeout = forever, bool may_wait = true) noexcept;
 
   // cancel_io() asks the kernel to cancel st (ASYNC_CANCEL); st completes
   // once both the operation's and the cancel's CQEs are in.

@@ -79,7 +79,7 @@ inline void executor::reap(io_status& st) noexcept {
 // Forced inline: every operation's initiation is this plus its prep.
 template <class Prep>
 [[gnu::always_inline]] inline result<executor::admission> executor::try_initiate(
-    task& t, io_status& st, Prep&& prep, std::chrono::nanoseconds timeout) noexcept {
+    task& t, io_status& st, Prep&& prep, std::chrono::nanoseconds timeout, bool may_wait) noexcept {
   if (t.cancel_requested_) return failure(errno_error(ECANCELED));
   if (!ring_) return failure(errno_error(EOPNOTSUPP));
   if (st.state == io_state::in_flight || st.state == io_state::waiting_slot)
@@ -90,6 +90,8 @@ template <class Prep>
     commit(t, st, sqe, timeout);
     return admission::submitted;
   }
+  if (!may_wait) [[unlikely]]
+    return failure(errc::cannot_suspend);
   auto* copy = reinterpret_cast<io_uring_sqe*>(t.deferred_sqe_);
   std::memset(copy, 0, sizeof(*copy));
   prep(copy);

@@ -25,7 +25,9 @@ inline result<std::int32_t> outcome_of(const io_status& st) noexcept {
 }  // namespace detail
 
 // initiate() starts st for the stackful task t (the current task) and returns
-// once it is submitted; it suspends while t waits for a submission slot.
+// once it is submitted; it suspends while t waits for a submission slot (a
+// task that cannot suspend, switcher none, gets errc::cannot_suspend then,
+// with nothing queued).
 // initiate_inline() is the same, forced inline into a hot caller (its
 // default is forever spelled as a value: a defaulted `forever` is a load).
 template <class Prep>
@@ -35,7 +37,7 @@ template <class Prep>
   executor* ex = t.current_executor();
   if (!ex) [[unlikely]]
     return failure(errno_error(EINVAL));
-  auto adm = ex->try_initiate(t, st, prep, timeout);
+  auto adm = ex->try_initiate(t, st, prep, timeout, t.can_wait_stackful());
   if (!adm) [[unlikely]]
     return failure(adm.error());
   if (*adm == executor::admission::queued) [[unlikely]]
@@ -49,12 +51,16 @@ result<void> initiate(task& t, io_status& st, Prep&& prep,
   return initiate_inline(t, st, std::forward<Prep>(prep), timeout);
 }
 
-// perform() runs one operation to completion for the stackful task t.
+// perform() runs one operation to completion for the stackful task t. A
+// task that cannot suspend (switcher none; a coroutine body, which has
+// async_perform) gets errc::cannot_suspend with nothing submitted.
 template <class Prep>
 result<std::int32_t> perform(task& t, Prep&& prep,
                              std::chrono::nanoseconds timeout = forever) noexcept {
   executor* ex = t.current_executor();
   if (!ex) return failure(errno_error(EINVAL));
+  if (!t.can_wait_stackful()) [[unlikely]]
+    return failure(errc::cannot_suspend);
   io_status st;
   st.reap_on_wake = true;
   t.set_awaited_io(&st);

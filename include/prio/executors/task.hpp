@@ -110,6 +110,10 @@ class task {
   switcher_kind switcher() const noexcept { return ctx_->kind(); }
   task_state state() const noexcept { return state_.load(std::memory_order_acquire); }
   bool is_coroutine_body() const noexcept { return body_kind_ == body::coro_fn || body_kind_ == body::coro_callable; }
+  // can_wait_stackful(): the switcher suspends on a stack (sjlj, ucontext,
+  // asm), so perform() and the other stackful waits can suspend; with none
+  // or the coroutine switcher they give errc::cannot_suspend.
+  bool can_wait_stackful() const noexcept { return stack_switcher_; }
   // outcome() is what the last completed run returned (ECANCELED if it was
   // cancelled before launch, errc::task_exception if its body threw).
   const result<std::int64_t>& outcome() const noexcept { return outcome_; }
