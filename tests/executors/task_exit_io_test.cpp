@@ -103,41 +103,57 @@ TEST_P(TaskExitIo, CompletedUnreapedStatusLeavesWithItsScope) {
   EXPECT_EQ(outer.state, io_state::reaped);
 }
 
+// left_read: the two cases below leave a pipe read in flight in a dead
+// frame, then write "hello" and read it with a new operation.
+struct left_read {
+  std::unique_ptr<executor> ex = make_executor();
+  test_pipe p;
+  std::size_t in_flight_after = 99;  // the task's I/O in flight once the frame is gone
+  std::string got;                   // what the later read received
+  // read_into(buf): a prep reading up to 8 bytes of the pipe into buf.
+  auto read_into(char* buf) const {
+    return [fd = p.read_end(), buf](io_uring_sqe* sqe) { io_uring_prep_read(sqe, fd, buf, 8, 0); };
+  }
+  bool write_hello() const { return ::write(p.write_end(), "hello", 5) == 5; }
+  // run() runs t to completion; the abandoned read was cancelled before it
+  // took any data: nothing in flight after the frame, "hello" read whole.
+  void run(task& t) {
+    ASSERT_TRUE(ex->attach(t));
+    drive(*ex, [&] { return t.state() == task_state::completed; });
+    ASSERT_TRUE(t.outcome()) << t.outcome().error().message();
+    EXPECT_EQ(in_flight_after, 0u);
+    EXPECT_EQ(got, "hello");
+    EXPECT_EQ(ex->stats().abandoned_io, 1u);
+    EXPECT_EQ(ex->stats().io_in_flight, 0u);
+  }
+};
+
 // An io_status that leaves its scope while its read is in flight (a
 // function that initiates and returns without waiting) is cancelled and
 // waited for by its destructor: nothing stays in flight that points into the
 // dead frame, and the read, cancelled before data came, consumed none of it.
 TEST_P(TaskExitIo, StatusLeavingItsScopeInFlightIsCancelledFirst) {
-  auto ex = make_executor();
-  test_pipe p;
-  ASSERT_TRUE(p.ok());
+  left_read c;
+  ASSERT_TRUE(c.p.ok());
   auto t = make_task(GetParam());
-  std::size_t in_flight_after = 99;
-  std::string got;
   t->set_body([&](task& self) -> result<std::int64_t> {
     {
       io_status st;
       char buf[8];
-      PRIO_TRY(initiate(self, st, [&](io_uring_sqe* sqe) { io_uring_prep_read(sqe, p.fds[0], buf, 8, 0); }));
+      PRIO_TRY(initiate(self, st, c.read_into(buf)));
       EXPECT_EQ(self.io_in_flight(), 1u);
     }
-    in_flight_after = self.io_in_flight();
+    c.in_flight_after = self.io_in_flight();
     volatile unsigned char scribble[512];  // the dead frame's memory, reused
     for (auto& b : scribble) b = 0xa5;
-    if (::write(p.fds[1], "hello", 5) != 5) return failure(errno_error(errno));
+    if (!c.write_hello()) return failure(errno_error(errno));
     char buf[8] = {};
-    auto n = perform(self, [&](io_uring_sqe* sqe) { io_uring_prep_read(sqe, p.fds[0], buf, 8, 0); });
+    auto n = perform(self, c.read_into(buf));
     if (!n) return failure(n.error());
-    got.assign(buf, static_cast<std::size_t>(*n));
+    c.got.assign(buf, static_cast<std::size_t>(*n));
     return std::int64_t{0};
   });
-  ASSERT_TRUE(ex->attach(*t));
-  drive(*ex, [&] { return t->state() == task_state::completed; });
-  ASSERT_TRUE(t->outcome()) << t->outcome().error().message();
-  EXPECT_EQ(in_flight_after, 0u);
-  EXPECT_EQ(got, "hello");
-  EXPECT_EQ(ex->stats().abandoned_io, 1u);
-  EXPECT_EQ(ex->stats().io_in_flight, 0u);
+  c.run(*t);
 }
 
 INSTANTIATE_TEST_SUITE_P(Switchers, TaskExitIo, ::testing::ValuesIn(stackful), kind_name);
@@ -145,39 +161,31 @@ INSTANTIATE_TEST_SUITE_P(Switchers, TaskExitIo, ::testing::ValuesIn(stackful), k
 // The same from a nested coroutine: its frame (and the io_status and buffer
 // in it) is gone once it returns to the body, which then finds nothing in
 // flight and its data intact.
-co<result<void>> read_and_leave(task& self, int fd) {
+co<result<void>> read_and_leave(task& self, const left_read& c) {
   io_status st;
   char buf[8];
-  auto r = co_await async_initiate(self, st, [&](io_uring_sqe* sqe) { io_uring_prep_read(sqe, fd, buf, 8, 0); });
+  auto r = co_await async_initiate(self, st, c.read_into(buf));
   if (!r) co_return failure(r.error());
   EXPECT_EQ(self.io_in_flight(), 1u);
   co_return success();
 }
 
 TEST(TaskExitIo, NestedCoroutineLeavingWithReadInFlight) {
-  auto ex = make_executor();
-  test_pipe p;
-  ASSERT_TRUE(p.ok());
+  left_read c;
+  ASSERT_TRUE(c.p.ok());
   auto t = make_task(switcher_kind::coroutine);
-  std::size_t in_flight_after = 99;
-  std::string got;
   t->set_body([&](task& self) -> co<result<std::int64_t>> {
-    auto left = co_await read_and_leave(self, p.fds[0]);
+    auto left = co_await read_and_leave(self, c);
     if (!left) co_return failure(left.error());
-    in_flight_after = self.io_in_flight();
-    if (::write(p.fds[1], "hello", 5) != 5) co_return failure(errno_error(errno));
+    c.in_flight_after = self.io_in_flight();
+    if (!c.write_hello()) co_return failure(errno_error(errno));
     char buf[8] = {};
-    auto n = co_await async_perform(self, [&](io_uring_sqe* sqe) { io_uring_prep_read(sqe, p.fds[0], buf, 8, 0); });
+    auto n = co_await async_perform(self, c.read_into(buf));
     if (!n) co_return failure(n.error());
-    got.assign(buf, static_cast<std::size_t>(*n));
+    c.got.assign(buf, static_cast<std::size_t>(*n));
     co_return std::int64_t{0};
   });
-  ASSERT_TRUE(ex->attach(*t));
-  drive(*ex, [&] { return t->state() == task_state::completed; });
-  ASSERT_TRUE(t->outcome()) << t->outcome().error().message();
-  EXPECT_EQ(in_flight_after, 0u);
-  EXPECT_EQ(got, "hello");
-  EXPECT_EQ(ex->stats().abandoned_io, 1u);
+  c.run(*t);
 }
 
 TEST(TaskExitIo, CoroutineReturnsWithNopsInFlight) {
