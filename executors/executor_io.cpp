@@ -145,10 +145,12 @@ unsigned executor::reap_ready_cqes() noexcept {
   io_uring_cq& cq = ring_->cq;
   const unsigned head = *cq.khead;
   const unsigned tail = io_uring_smp_load_acquire(cq.ktail);
+  reaping_ = true;
   for (unsigned h = head; h != tail; ++h) {
     const io_uring_cqe& c = cqes_[h & cq_mask_];
     handle_cqe(c.user_data, c.res, c.flags);
   }
+  reaping_ = false;
   const unsigned n = tail - head;
   if (n) {
     io_uring_smp_store_release(cq.khead, tail);
@@ -267,6 +269,10 @@ void executor::abandon(io_status& st) noexcept {
   }
   ++ex->stats_.abandoned_io;
   ex->cancel_io(st);
+  if (ex->reaping_) {
+    ex->abandon_while_reaping(st);
+    return;
+  }
   while (st.state == io_state::in_flight) {
     const int r = ex->enter(ex->now_, 1);
     if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY && r != -ETIME) {
@@ -275,6 +281,32 @@ void executor::abandon(io_status& st) noexcept {
       break;
     }
     if (io_uring_cq_ready(ex->ring_.get()) != 0) ex->reap_ready_cqes();
+  }
+}
+
+// The CQ holds CQEs that the interrupted reap_ready_cqes() will still walk
+// (the head stays where it is): st's own are handled here and their
+// user_data turned into tag_ignore so that walk skips them; each wait asks
+// for one CQE more than the ring holds.
+void executor::abandon_while_reaping(io_status& st) noexcept {
+  io_uring_cq& cq = ring_->cq;
+  const auto mine = reinterpret_cast<std::uint64_t>(&st);
+  for (;;) {
+    const unsigned tail = io_uring_smp_load_acquire(cq.ktail);
+    for (unsigned h = *cq.khead; h != tail; ++h) {
+      io_uring_cqe& c = cqes_[h & cq_mask_];
+      if ((c.user_data & ~tag_mask) != mine) continue;
+      const std::uint64_t user_data = c.user_data;
+      c.user_data = tag_ignore;
+      handle_cqe(user_data, c.res, c.flags);
+    }
+    if (st.state != io_state::in_flight) return;
+    const int r = enter(now_, tail - *cq.khead + 1);
+    if (r < 0 && r != -EINTR && r != -EAGAIN && r != -ETIME) {
+      std::fprintf(stderr, "prio: io_status destroyed in flight; waiting for it failed: %s\n",
+                   std::strerror(-r));
+      return;
+    }
   }
 }
 

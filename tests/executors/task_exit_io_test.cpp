@@ -188,6 +188,62 @@ TEST(TaskExitIo, NestedCoroutineLeavingWithReadInFlight) {
   c.run(*t);
 }
 
+// The same from inside the executor's CQE walk: task a's last CQE completes
+// it there, and its on_complete callback destroys the io_status of task b's
+// read, still in flight. Its CQEs are picked out of the ring under the walk
+// (which must not handle them again, nor a's twice).
+TEST(TaskExitIo, StatusDestroyedInFlightByACompletionCallback) {
+  auto ex = make_executor();
+  test_pipe p;
+  ASSERT_TRUE(p.ok());
+  struct shared {
+    std::unique_ptr<io_status> b_read = std::make_unique<io_status>();
+    char buf[8] = {};
+    task* b = nullptr;
+    std::size_t b_in_flight_after = 99;
+    int callbacks = 0;
+  } sh;
+  auto b = make_task(switcher_kind::asm_switch);
+  sh.b = b.get();
+  b->set_body([&](task& self) -> result<std::int64_t> {
+    PRIO_TRY(initiate(self, *sh.b_read, [&](io_uring_sqe* sqe) {
+      io_uring_prep_read(sqe, p.read_end(), sh.buf, 8, 0);
+    }));
+    return self.suspend_for(1h) ? std::int64_t{0} : std::int64_t{-1};  // cancelled below
+  });
+  static io_status a_nop;  // outlives a's body: a completes when its CQE is reaped
+  auto a = make_task(switcher_kind::asm_switch);
+  a->set_body([&](task& self) -> result<std::int64_t> {
+    PRIO_TRY(initiate_nop(self, a_nop));
+    return std::int64_t{0};
+  });
+  a->set_on_complete(
+      [](task&, void* arg) {
+        auto& s = *static_cast<shared*>(arg);
+        ++s.callbacks;
+        s.b_read.reset();  // in flight: cancelled and waited for here
+        s.b_in_flight_after = s.b->io_in_flight();
+      },
+      &sh);
+  ASSERT_TRUE(ex->attach(*b));
+  ASSERT_TRUE(ex->run(1, 0ns));
+  ASSERT_EQ(b->io_in_flight(), 1u);
+  ASSERT_TRUE(ex->attach(*a));
+  drive(*ex, [&] { return a->state() == task_state::completed; });
+  EXPECT_EQ(sh.callbacks, 1);
+  EXPECT_EQ(sh.b_in_flight_after, 0u);
+  EXPECT_EQ(ex->stats().abandoned_io, 1u);
+  EXPECT_EQ(a_nop.state, io_state::reaped);
+  EXPECT_EQ(unsigned{a_nop.pending}, 0u) << "a's CQEs were handled twice";  // (ASan also sees b's handled after free)
+  ASSERT_TRUE(b->cancel());
+  drive(*ex, [&] { return b->state() == task_state::completed; });
+  EXPECT_EQ(ex->stats().io_in_flight, 0u);
+  ASSERT_EQ(::write(p.write_end(), "hello", 5), 5);
+  char out[8] = {};
+  ASSERT_EQ(::read(p.read_end(), out, sizeof(out)), 5);  // the abandoned read took none of it
+  EXPECT_EQ(std::string(out, 5), "hello");
+}
+
 TEST(TaskExitIo, CoroutineReturnsWithNopsInFlight) {
   auto ex = make_executor();
   auto t = make_task(switcher_kind::coroutine);

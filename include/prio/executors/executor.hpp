@@ -232,6 +232,9 @@ class executor {
   // enter() submits what is queued and waits for wait_nr CQEs (0: none);
   // submit_nonblocking() is enter(t0, 0). Returns what the kernel returned.
   int enter(tsc::ticks t0, unsigned wait_nr) noexcept;
+  // abandon_while_reaping() is abandon() from a completion callback, while
+  // reap_ready_cqes() walks the CQ: st's CQEs are picked out of the ring.
+  void abandon_while_reaping(io_status& st) noexcept;
   void submit_nonblocking() noexcept { submit_nonblocking(clock()); }
   tsc::ticks clock() const noexcept { return tsc::now(hw_clock_); }
   void wait_for_events(tsc::ticks deadline) noexcept;
@@ -266,6 +269,7 @@ class executor {
   // made outside it); other rings post any time: cq_always_ keeps it set.
   bool cq_unseen_ = false;
   bool cq_always_ = false;
+  bool reaping_ = false;  // inside reap_ready_cqes(): its CQEs are not consumed yet
   bool ring_fd_registered_ = false;
   const bool hw_clock_ = tsc::detail::use_hardware();  // clock(): no global read
   // Line 1: the timer heap's root and the run queues of the two upper levels.
