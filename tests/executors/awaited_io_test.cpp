@@ -103,6 +103,47 @@ TEST(AwaitedIoWaitIo, CompletionStaysListedUntilReaped) {
   EXPECT_EQ(st.state, io_state::reaped);
 }
 
+// wait_io() on an io_status nothing will complete for this task (never
+// initiated; another task's read) is EINVAL at once, not a wait forever.
+TEST(AwaitedIoWaitIo, NothingToWaitForIsEinval) {
+  auto ex = make_executor();
+  test_pipe p;
+  ASSERT_TRUE(p.ok());
+  io_status theirs, never;
+  char buf[8];
+  auto owner = make_task(switcher_kind::asm_switch);
+  owner->set_body([&](task& self) -> result<std::int64_t> {
+    PRIO_TRY(initiate(self, theirs, [&](io_uring_sqe* sqe) { io_uring_prep_read(sqe, p.read_end(), buf, 8, 0); }));
+    PRIO_TRY(wait_io(self, theirs));  // its own: waits until cancelled below
+    return std::int64_t{0};
+  });
+  result<void> on_idle = success(), on_theirs = success(), co_idle = success(), co_theirs = success();
+  auto stackful = make_task(switcher_kind::asm_switch);
+  stackful->set_body([&](task& self) -> result<std::int64_t> {
+    on_idle = wait_io(self, never);
+    on_theirs = wait_io(self, theirs);
+    return std::int64_t{0};
+  });
+  auto coro = make_task(switcher_kind::coroutine);
+  coro->set_body([&](task& self) -> co<result<std::int64_t>> {
+    co_idle = co_await async_wait_io(self, never);
+    co_theirs = co_await async_wait_io(self, theirs);
+    co_return std::int64_t{0};
+  });
+  ASSERT_TRUE(ex->attach(*owner));
+  ASSERT_TRUE(ex->run(1, 0ns));
+  ASSERT_EQ(theirs.state, io_state::in_flight);
+  ASSERT_TRUE(ex->attach(*stackful));
+  ASSERT_TRUE(ex->attach(*coro));
+  drive(*ex, [&] { return stackful->state() == task_state::completed && coro->state() == task_state::completed; });
+  for (const auto* r : {&on_idle, &on_theirs, &co_idle, &co_theirs}) {
+    ASSERT_FALSE(*r);
+    EXPECT_EQ(r->error(), std::errc::invalid_argument);
+  }
+  ASSERT_TRUE(owner->cancel());
+  drive(*ex, [&] { return owner->state() == task_state::completed; });
+}
+
 INSTANTIATE_TEST_SUITE_P(Switchers, AwaitedIo, ::testing::ValuesIn(all_suspending), kind_name);
 
 // A task that cannot suspend (switcher none, which runs on the executor's

@@ -17,6 +17,12 @@
 namespace prio {
 
 namespace detail {
+// awaitable_by(): st, not done, is one whose completion will wake t: t's
+// own, initiated (in flight or waiting for a slot).
+inline bool awaitable_by(const task& t, const io_status& st) noexcept {
+  return st.state != io_state::idle && st.owner == &t;
+}
+
 // outcome_of() turns a finished io_status into the caller's result.
 inline result<std::int32_t> outcome_of(const io_status& st) noexcept {
   if (st.timed_out && st.res == -ECANCELED) return failure(errno_error(ETIME));
@@ -83,9 +89,12 @@ result<std::int32_t> perform(task& t, Prep&& prep,
 // list: reap it with executor::reap(st) or let suspend_until_completed_io()
 // hand it out. A cancelled task still waits while st is in flight (the
 // executor cancels st first), so st may go away afterwards. ECANCELED only
-// if st never reached the kernel.
+// if st never reached the kernel; EINVAL, at once, for an st that nothing
+// would ever complete for t (never initiated, or another task's).
 inline result<void> wait_io(task& t, io_status& st) noexcept {
   if (st.done()) return success();
+  if (!detail::awaitable_by(t, st)) [[unlikely]]
+    return failure(errno_error(EINVAL));
   t.set_awaited_io(&st);
   auto w = t.wait_stackful(task_state::suspended_io, 0);
   t.set_awaited_io(nullptr);
@@ -98,12 +107,17 @@ class wait_io_awaiter {
  public:
   wait_io_awaiter(task& t, io_status& st) noexcept : t_(t), st_(st) {}
   // Not ready while st is in flight, even in a cancelled task (see wait_io).
-  bool await_ready() const noexcept { return st_.done(); }
+  bool await_ready() noexcept {
+    if (st_.done()) return true;
+    refused_ = !detail::awaitable_by(t_, st_);
+    return refused_;
+  }
   void await_suspend(std::coroutine_handle<> h) noexcept {
     t_.set_awaited_io(&st_);
     t_.begin_wait(task_state::suspended_io, 0, h);
   }
   result<void> await_resume() noexcept {
+    if (refused_) return failure(errno_error(EINVAL));
     t_.set_awaited_io(nullptr);
     auto w = t_.end_wait();
     if (!st_.done()) return failure(w ? errno_error(ECANCELED) : w.error());
@@ -113,6 +127,7 @@ class wait_io_awaiter {
  private:
   task& t_;
   io_status& st_;
+  bool refused_ = false;  // st is not t's, or was never initiated: EINVAL
 };
 
 inline wait_io_awaiter async_wait_io(task& t, io_status& st) noexcept { return {t, st}; }
