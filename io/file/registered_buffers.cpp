@@ -145,7 +145,7 @@ result<registered_buffer> registered_buffers::claim(task& t, buffer_size k, clai
                                                     std::chrono::nanoseconds timeout) noexcept {
   if (t.current_executor() != &ex_) return failure(errc::not_on_executor);
   auto b = try_claim(k);
-  if (b || m == claim_mode::fail_fast) return b;
+  if (b || m == claim_mode::fail_fast || count_[idx(k)] == 0) return b;
   if (timeout <= std::chrono::nanoseconds(0)) return failure(errno_error(ETIME));
   waiter w;
   w.t = &t;
@@ -158,7 +158,7 @@ co<result<registered_buffer>> registered_buffers::async_claim(task& t, buffer_si
                                                               std::chrono::nanoseconds timeout) noexcept {
   if (t.current_executor() != &ex_) co_return failure(errc::not_on_executor);
   auto b = try_claim(k);
-  if (b || m == claim_mode::fail_fast) co_return b;
+  if (b || m == claim_mode::fail_fast || count_[idx(k)] == 0) co_return b;
   if (timeout <= std::chrono::nanoseconds(0)) co_return failure(errno_error(ETIME));
   waiter w;
   w.t = &t;

@@ -90,6 +90,8 @@ TEST(RegisteredBuffers, ExhaustionFailsFastOrTimesOut) {
     EXPECT_EQ(p.claim(t, buffer_size::small, claim_mode::fail_fast).error(), std::errc::no_buffer_space);
     EXPECT_EQ(p.claim(t, buffer_size::large, claim_mode::fail_fast).error(), std::errc::no_buffer_space)
         << "an empty pool";
+    EXPECT_EQ(p.claim(t, buffer_size::large, claim_mode::wait).error(), std::errc::no_buffer_space)
+        << "waiting on a pool of none would be forever";
     auto timed = p.claim(t, buffer_size::small, claim_mode::wait, std::chrono::milliseconds(1));
     EXPECT_EQ(timed.error(), std::errc::stream_timeout);
     EXPECT_EQ(p.waiting(buffer_size::small), 0u) << "a timed-out waiter leaves the queue";
@@ -100,6 +102,24 @@ TEST(RegisteredBuffers, ExhaustionFailsFastOrTimesOut) {
     return 0;
   });
   EXPECT_TRUE(out) << out.error().message();
+}
+
+TEST(RegisteredBuffers, CoroutineClaimOfASizeThePoolHasNoneOfFailsAtOnce) {
+  auto ex = make_executor();
+  ASSERT_TRUE(ex);
+  auto t = make_task(switcher_kind::coroutine);
+  result<registered_buffer> got = failure(errno_error(EINVAL));
+  t->set_body([&](task& self) -> co<result<std::int64_t>> {
+    auto pool = registered_buffers::create(*self.current_executor(), {.small_count = 1, .large_count = 0});
+    if (!pool) co_return failure(pool.error());
+    got = co_await (*pool)->async_claim(self, buffer_size::large);
+    co_return std::int64_t{0};
+  });
+  ASSERT_TRUE(ex->attach(*t));
+  drive(*ex, [&] { return t->state() == task_state::completed; });
+  ASSERT_TRUE(t->outcome()) << t->outcome().error().message();
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error(), std::errc::no_buffer_space);
 }
 
 TEST(RegisteredBuffers, WaitersAreServedInFifoOrderAndCancelLeavesTheQueue) {
