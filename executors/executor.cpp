@@ -296,6 +296,7 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
   if (!on_bound_thread()) PRIO_TRY(bind_to_this_thread());
   if (closed_.load(std::memory_order_relaxed)) return failure(errc::executor_closed);
   if (tl_executor == this) return failure(errno_error(EDEADLK));  // run() from inside a task
+  if (max_items == 0) return std::size_t{0};                       // up to none
   executor* const outer = tl_executor;
   tl_executor = this;
   cq_unseen_ = ring_ != nullptr;  // an enter through ring() since the last run()

@@ -38,7 +38,11 @@ TEST(ExecutorRun, ReturnsItemsDone) {
     ts.back()->set_body(&return_seven);
     ASSERT_TRUE(ex->attach(*ts.back()));
   }
-  auto r = ex->run(3, 0ns);
+  auto r = ex->run(0, 0ns);  // up to none: none, even with work waiting
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, 0u);
+  for (auto& t : ts) EXPECT_EQ(t->state(), task_state::pending);
+  r = ex->run(3, 0ns);
   ASSERT_TRUE(r);
   EXPECT_EQ(*r, 3u);
   r = ex->run(SIZE_MAX, 0ns);

@@ -97,6 +97,7 @@ class executor {
   // run() does up to max_items units of work (a launch or a resume each) and
   // returns how many. It blocks only while it has done nothing: until work
   // arrives or timeout passes (then ETIME). timeout 0 polls; forever waits.
+  // max_items 0 does nothing and returns 0.
   result<std::size_t> run(std::size_t max_items = SIZE_MAX,
                           std::chrono::nanoseconds timeout = forever) noexcept;
 
