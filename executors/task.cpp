@@ -80,7 +80,18 @@ void task::reset_body() noexcept {
   body_kind_ = body::none;
 }
 
+bool task::body_locked() const noexcept {
+  const task_state s = state();
+  if (s == task_state::idle || s == task_state::completed) return false;
+  std::fprintf(stderr,
+               "prio: task %llu: set_body() while attached (state %s) ignored; "
+               "the body it runs stays\n",
+               static_cast<unsigned long long>(id_), to_string(s));
+  return true;
+}
+
 void task::set_body(task_fn fn, void* user_ptr) noexcept {
+  if (body_locked()) return;
   reset_body();
   fn_.fn = fn;
   user_ptr_ = user_ptr;
@@ -88,6 +99,7 @@ void task::set_body(task_fn fn, void* user_ptr) noexcept {
 }
 
 void task::set_body(coro_task_fn fn, void* user_ptr) noexcept {
+  if (body_locked()) return;
   reset_body();
   fn_.coro_fn = fn;
   user_ptr_ = user_ptr;

@@ -1,6 +1,10 @@
 // Description: a task is created once and attached, run and completed 1,000
-// times, with stamps and outcome reset on each run.
+// times, with stamps and outcome reset on each run; its body changes only
+// between runs.
 #include "exec_helpers.hpp"
+
+#include <string>
+#include <vector>
 
 namespace prio::test {
 namespace {
@@ -45,6 +49,37 @@ TEST(TaskReuse, CoroutineThousandRuns) {
     ASSERT_TRUE(t->outcome());
     ASSERT_EQ(*t->outcome(), i);
   }
+}
+
+// A new body for an attached task (waiting to launch, or running: from its
+// own body) is refused with a line on stderr; the body it runs stays, and
+// after completion set_body() works again.
+TEST(TaskReuse, SetBodyWhileAttachedIsIgnored) {
+  auto ex = make_executor();
+  auto t = make_task(switcher_kind::asm_switch);
+  std::vector<std::string> ran;
+  t->set_body([&](task& self) -> result<std::int64_t> {
+    ran.push_back("first");
+    self.set_body([&](task&) -> result<std::int64_t> { ran.push_back("from inside"); return 2; });
+    PRIO_TRY(self.yield());
+    ran.push_back("first, after the yield");
+    return 1;
+  });
+  ASSERT_TRUE(ex->attach(*t));
+  ::testing::internal::CaptureStderr();
+  t->set_body([&](task&) -> result<std::int64_t> { ran.push_back("while pending"); return 3; });
+  drive(*ex, [&] { return t->state() == task_state::completed; });
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(ran, (std::vector<std::string>{"first", "first, after the yield"}));
+  ASSERT_TRUE(t->outcome());
+  EXPECT_EQ(*t->outcome(), 1);
+  EXPECT_NE(err.find("set_body() while attached (state pending) ignored"), std::string::npos) << err;
+  EXPECT_NE(err.find("set_body() while attached (state running) ignored"), std::string::npos) << err;
+  t->set_body([&](task&) -> result<std::int64_t> { ran.push_back("after completion"); return 4; });
+  ASSERT_TRUE(ex->attach(*t));
+  drive(*ex, [&] { return t->state() == task_state::completed; });
+  EXPECT_EQ(ran.back(), "after completion");
+  EXPECT_EQ(*t->outcome(), 4);
 }
 
 TEST(TaskReuse, ReattachFromCompletionCallback) {

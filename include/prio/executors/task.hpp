@@ -81,7 +81,8 @@ class task {
   task(const task&) = delete;
   task& operator=(const task&) = delete;
 
-  // --- what it runs (only while not attached) ------------------------------
+  // --- what it runs (only while not attached: set_body() on an attached
+  // task is ignored, with a line on stderr; the body it runs stays) --------
   void set_body(task_fn fn, void* user_ptr = nullptr) noexcept;
   void set_body(coro_task_fn fn, void* user_ptr = nullptr) noexcept;
   // set_body(f) stores a callable f(task&) inline, constructed in place from
@@ -219,6 +220,7 @@ class task {
   result<std::int64_t> run_stackful_body();
   co<result<std::int64_t>> make_coroutine_body();
   void reset_body() noexcept;
+  bool body_locked() const noexcept;  // attached: set_body() says so and does nothing
   // reset_run() clears what one run of the task leaves behind (executor's
   // thread, before the run starts); `attached` is the new run's stamp.
   void reset_run(tsc::ticks attached) noexcept {
@@ -287,6 +289,7 @@ void task::set_body(F&& f) {
   static_assert(sizeof(D) <= inline_capacity, "callable too large to store inline in a task");
   static_assert(alignof(D) <= alignof(std::max_align_t), "callable over-aligned");
   using R = std::invoke_result_t<D&, task&>;
+  if (body_locked()) return;
   reset_body();
   ::new (static_cast<void*>(callable_)) D(std::forward<F>(f));
   callable_destroy_ = [](void* p) noexcept { static_cast<D*>(p)->~D(); };
