@@ -6,6 +6,7 @@
 // source. Calibration is lazy: the first conversion pays ~10 ms once.
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -158,16 +159,27 @@ bool invariant() noexcept { return detail::g_invariant; }
 
 std::uint64_t frequency() noexcept { return calibrate().hz; }
 
+// Conversions saturate at max_span (2^62: over 60 years of ticks or
+// nanoseconds at any counter rate up to 2.3 GHz): a converted timeout added to
+// now() cannot wrap, and a double beyond 2^64 is never cast (that is
+// undefined; it gave 0, so a sleep of nanoseconds::max() - 1 ended at once).
+namespace {
+constexpr std::uint64_t max_span = std::uint64_t{1} << 62;
+std::uint64_t saturated(double v) noexcept {
+  return v >= static_cast<double>(max_span) ? max_span : static_cast<std::uint64_t>(v);
+}
+}  // namespace
+
 std::uint64_t to_ns(ticks t) noexcept {
   const detail::calibration& c = calibrate();
-  if (c.src == source::clock_gettime) return t;
-  return static_cast<std::uint64_t>(static_cast<double>(t) * c.ns_per_tick);
+  if (c.src == source::clock_gettime) return std::min(t, max_span);
+  return saturated(static_cast<double>(t) * c.ns_per_tick);
 }
 
 ticks from_ns(std::uint64_t ns) noexcept {
   const detail::calibration& c = calibrate();
-  if (c.src == source::clock_gettime) return ns;
-  return static_cast<ticks>(static_cast<double>(ns) * c.ticks_per_ns);
+  if (c.src == source::clock_gettime) return std::min(ns, max_span);
+  return saturated(static_cast<double>(ns) * c.ticks_per_ns);
 }
 
 }  // namespace prio::tsc

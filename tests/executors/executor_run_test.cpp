@@ -126,5 +126,30 @@ TEST(ExecutorRun, TimerBoundsTheWait) {
   EXPECT_EQ(*t->outcome(), 1);
 }
 
+// A sleep and a run() timeout of nanoseconds::max() - 1 (not `forever`)
+// last: they ended at once when the conversion wrapped.
+TEST(ExecutorRun, HugeTimeoutsDoNotWrap) {
+  auto ex = make_executor();
+  auto t = make_task(switcher_kind::asm_switch);
+  t->set_body([](task& self) -> result<std::int64_t> {
+    PRIO_TRY(self.suspend_for(std::chrono::nanoseconds::max() - 1ns));
+    return std::int64_t{1};
+  });
+  ASSERT_TRUE(ex->attach(*t));
+  ASSERT_TRUE(ex->run(1, 0ns));
+  auto r = ex->run(SIZE_MAX, 20ms);  // nothing to do for centuries
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), std::errc::stream_timeout);
+  EXPECT_EQ(t->state(), task_state::suspended_timer);
+  std::thread waker([&] { ex->wake(); });  // a huge run() timeout waits, until woken
+  r = ex->run(SIZE_MAX, std::chrono::nanoseconds::max() - 1ns);
+  waker.join();
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(*r, 0u);
+  EXPECT_EQ(t->state(), task_state::suspended_timer);
+  ASSERT_TRUE(t->cancel());
+  drive(*ex, [&] { return t->state() == task_state::completed; });
+}
+
 }  // namespace
 }  // namespace prio::test

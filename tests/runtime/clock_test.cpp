@@ -92,6 +92,21 @@ TEST(Clock, ConversionsRoundTrip) {
   EXPECT_EQ(tsc::to_duration(tsc::from_ns(0)).count(), 0);
 }
 
+// Huge spans saturate (decades) instead of wrapping: no timeout or sleep of
+// nanoseconds::max() - 1 turns into one that has passed already.
+TEST(Clock, HugeSpansSaturate) {
+  const std::uint64_t year_ns = 365ull * 24 * 3600 * 1'000'000'000;
+  const tsc::ticks year = tsc::from_ns(year_ns);
+  for (std::uint64_t ns : {UINT64_MAX / 4, UINT64_MAX / 2, UINT64_MAX}) {
+    const tsc::ticks t = tsc::from_ns(ns);
+    EXPECT_GT(t, 50 * year) << ns;
+    EXPECT_LT(tsc::now() + t, tsc::now() + 2 * t) << "no wrap when added to now(): " << ns;
+    EXPECT_GT(tsc::to_ns(t), 50 * year_ns) << ns;
+  }
+  EXPECT_EQ(tsc::from_duration(std::chrono::nanoseconds::max()), tsc::from_ns(UINT64_MAX));
+  EXPECT_GT(tsc::to_ns(UINT64_MAX), 50 * year_ns);
+}
+
 // In a child re-executed with PRIO_CLOCK=clock_gettime, the clock must have
 // chosen the fallback at start-up, and its ticks are nanoseconds.
 TEST(Clock, FallbackForcedByEnvironment) {
