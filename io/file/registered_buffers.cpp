@@ -6,6 +6,8 @@
 #include <sys/mman.h>
 #include <sys/uio.h>
 
+#include <cstdio>
+
 #include "prio/runtime/config.hpp"
 
 #ifndef MAP_HUGE_2MB
@@ -65,6 +67,7 @@ result<std::unique_ptr<registered_buffers>> registered_buffers::create(executor&
     iov.reserve(total);
     p->free_[0].reserve(o.small_count);
     p->free_[1].reserve(o.large_count);
+    p->claimed_.assign(total, false);
   } catch (...) {
     return failure(errno_error(ENOMEM));
   }
@@ -111,17 +114,26 @@ result<registered_buffer> registered_buffers::try_claim(buffer_size k) noexcept 
   if (fl.empty() || !waiters_[idx(k)].empty()) return failure(errno_error(ENOBUFS));
   const std::uint16_t i = fl.back();
   fl.pop_back();
+  claimed_[i] = true;
   return make(i);
 }
 
 void registered_buffers::release(registered_buffer b) noexcept {
   if (b.pool != this) return;
+  // A buffer released twice would be free twice: two claimers would then
+  // share it. Refused (and said) instead.
+  if (b.index >= claimed_.size() || !claimed_[b.index]) {
+    std::fprintf(stderr, "prio: registered buffer %u released while not claimed: ignored\n",
+                 static_cast<unsigned>(b.index));
+    return;
+  }
   const int k = idx(b.kind);
   if (waiter* w = waiters_[k].pop_front()) {
-    w->got = b;  // handed over directly: a later claimer cannot take it
+    w->got = b;  // handed over directly (still claimed): a later claimer cannot take it
     ex_.resume_waiter(*w->t);
     return;
   }
+  claimed_[b.index] = false;
   free_[k].push_back(b.index);  // capacity reserved: never allocates
 }
 

@@ -26,6 +26,11 @@ result<std::unique_ptr<provided_buffers>> provided_buffers::create(executor& ex,
 
   std::unique_ptr<provided_buffers> p(new (std::nothrow) provided_buffers());
   if (!p) return failure(errno_error(ENOMEM));
+  try {
+    p->held_.assign(o.count, false);
+  } catch (...) {
+    return failure(errno_error(ENOMEM));
+  }
   p->ex_ = &ex;
   p->count_ = o.count;
   p->size_ = o.buffer_size;
@@ -66,10 +71,20 @@ provided_buffers::~provided_buffers() {
   if (ring_) ::munmap(ring_, ring_bytes_);
 }
 
-void provided_buffers::took(std::uint16_t) noexcept { ++leased_; }
+void provided_buffers::took(std::uint16_t id) noexcept {
+  if (id < count_) held_[id] = true;
+  ++leased_;
+}
 
 void provided_buffers::release(std::uint16_t id) noexcept {
-  if (id >= count_ || leased_ == 0) return;  // not one of ours: ignore rather than corrupt the ring
+  // Not one of ours, or not leased (released twice): the ring would hold it
+  // twice and the kernel could hand it to two receives. Ignored, and said.
+  if (id >= count_ || !held_[id]) {
+    std::fprintf(stderr, "prio: provided buffer %u of group %u released while not leased: ignored\n",
+                 static_cast<unsigned>(id), static_cast<unsigned>(group_));
+    return;
+  }
+  held_[id] = false;
   io_uring_buf_ring_add(ring_, buffer(id).data(), size_, id, io_uring_buf_ring_mask(count_), 0);
   io_uring_buf_ring_advance(ring_, 1);
   --leased_;

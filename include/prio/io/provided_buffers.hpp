@@ -26,6 +26,7 @@
 #include <memory>
 #include <span>
 #include <utility>
+#include <vector>
 
 #include "prio/context/coro.hpp"
 #include "prio/executors/executor.hpp"
@@ -70,7 +71,8 @@ class provided_buffers {
   // took() records that the kernel handed buffer id to a task (from a CQE).
   void took(std::uint16_t id) noexcept;
   // release() gives buffer id back to the kernel and wakes the first task
-  // waiting for a buffer. Bound thread.
+  // waiting for a buffer. An id not leased (released twice, or not ours)
+  // is ignored, with a line on stderr. Bound thread.
   void release(std::uint16_t id) noexcept;
 
   // wait_for_release() suspends the stackful task t until a buffer is
@@ -92,6 +94,7 @@ class provided_buffers {
   std::byte* base_ = nullptr;
   std::size_t base_bytes_ = 0;
   unsigned count_ = 0, size_ = 0, leased_ = 0;
+  std::vector<bool> held_;  // by id: leased to a task, not released
   std::uint16_t group_ = 0;
   std::uint64_t releases_ = 0;
   intrusive_list<waiter, &waiter::node> waiters_;

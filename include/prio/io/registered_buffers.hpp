@@ -79,7 +79,9 @@ class registered_buffers {
   // try_claim() never waits: a buffer, or ENOBUFS (also when others wait).
   result<registered_buffer> try_claim(buffer_size k) noexcept;
   // release() gives b back: to the first waiter of its size if any, else to
-  // the free list. b must not be in use by an operation. Bound thread.
+  // the free list. b must not be in use by an operation. A buffer that is
+  // not claimed (released twice) is ignored, with a line on stderr. Bound
+  // thread.
   void release(registered_buffer b) noexcept;
 
   executor& owner() const noexcept { return ex_; }
@@ -111,6 +113,7 @@ class registered_buffers {
   bool registered_ = false;
   unsigned count_[2] = {0, 0};
   std::vector<std::uint16_t> free_[2];  // LIFO: warm buffers first
+  std::vector<bool> claimed_;           // by index: handed out, not released
   intrusive_list<waiter, &waiter::node> waiters_[2];
 };
 

@@ -1,7 +1,8 @@
 // Description: registered buffers: both pools register on the executor's
 // thread, reads and writes through them match pread/pwrite, exhaustion
 // either fails at once (ENOBUFS) or waits, and waiters are handed buffers
-// in FIFO order; a timed-out or cancelled waiter leaves the queue.
+// in FIFO order; a timed-out or cancelled waiter leaves the queue; a second
+// release of a buffer is refused.
 #include "file_helpers.hpp"
 #include "prio/io/registered_buffers.hpp"
 #include "prio/runtime/config.hpp"
@@ -96,8 +97,14 @@ TEST(RegisteredBuffers, ExhaustionFailsFastOrTimesOut) {
     EXPECT_EQ(timed.error(), std::errc::stream_timeout);
     EXPECT_EQ(p.waiting(buffer_size::small), 0u) << "a timed-out waiter leaves the queue";
     p.release(*a);
+    ::testing::internal::CaptureStderr();
+    p.release(*a);  // twice: refused, else two claims below would share it
+    EXPECT_NE(::testing::internal::GetCapturedStderr().find("released while not claimed"), std::string::npos);
+    EXPECT_EQ(p.free_count(buffer_size::small), 1u);
     auto again = p.claim(t, buffer_size::small, claim_mode::fail_fast);
     EXPECT_TRUE(again);
+    EXPECT_EQ(p.claim(t, buffer_size::small, claim_mode::fail_fast).error(), std::errc::no_buffer_space)
+        << "one buffer, handed out once";
     p.release(*again);
     return 0;
   });

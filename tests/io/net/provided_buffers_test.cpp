@@ -1,10 +1,13 @@
 // Description: kernel-provided receive buffers: the kernel picks a buffer
 // per receive, the task releases it, and exhaustion (ENOBUFS) is waited out
-// until a buffer comes back instead of surfacing as an error.
+// until a buffer comes back instead of surfacing as an error; a second
+// release of a buffer is refused.
 #include "net_helpers.hpp"
 #include "prio/io/provided_buffers.hpp"
 
 #include <set>
+#include <string>
+#include <vector>
 
 namespace prio::test {
 namespace {
@@ -50,6 +53,54 @@ TEST(ProvidedBuffers, ReceiveAndRelease) {
   ASSERT_TRUE(ex->attach(*t1));
   drive(*ex, [&] { return t1->state() == task_state::completed; });
   EXPECT_TRUE(t1->outcome());
+}
+
+// A buffer released twice is refused: the ring would hold it twice and two
+// receives held at once could get the same buffer.
+TEST(ProvidedBuffers, SecondReleaseIsRefused) {
+  auto ex = make_executor();
+  pair_fds p;
+  auto t1 = make_task(switcher_kind::asm_switch);
+  std::string err;
+  t1->set_body([&](task& t) -> result<std::int64_t> {
+    auto pool = net::provided_buffers::create(*t.current_executor(), {.count = 4, .buffer_size = 64, .group = 5});
+    if (!pool) return failure(pool.error());
+    net::socket s{p.sv[0], -1};
+    auto receive = [&](const std::string& msg) {
+      EXPECT_EQ(::send(p.sv[1], msg.data(), msg.size(), 0), static_cast<ssize_t>(msg.size()));
+      return net::recv_select(t, s, **pool);
+    };
+    std::uint16_t twice = 0;
+    {
+      auto a = receive("a");
+      auto b = receive("b");  // held meanwhile: the count alone cannot tell
+      if (!a || !b) return failure(errno_error(EIO));
+      twice = a->id();
+      ::testing::internal::CaptureStderr();
+      (*pool)->release(twice);
+      (*pool)->release(twice);  // refused
+      (*pool)->release(999);    // not one of ours: refused
+      EXPECT_EQ((*pool)->leased(), 1u) << "b is still leased";
+    }  // a's own release comes third (refused as well); b's is taken
+    err = ::testing::internal::GetCapturedStderr();
+    std::vector<net::buffer_lease> held;  // the whole pool at once: four distinct buffers
+    std::set<std::uint16_t> ids;
+    for (int i = 0; i < 4; ++i) {
+      auto l = receive("m" + std::to_string(i));
+      if (!l) return failure(l.error());
+      ids.insert(l->id());
+      held.push_back(std::move(*l));
+    }
+    EXPECT_EQ(ids.size(), 4u);
+    EXPECT_EQ((*pool)->leased(), 4u);
+    held.clear();
+    EXPECT_EQ((*pool)->leased(), 0u);
+    return std::int64_t{0};
+  });
+  ASSERT_TRUE(ex->attach(*t1));
+  drive(*ex, [&] { return t1->state() == task_state::completed; });
+  ASSERT_TRUE(t1->outcome()) << t1->outcome().error().message();
+  EXPECT_NE(err.find("released while not leased"), std::string::npos) << err;
 }
 
 // Two buffers, three receivers: the third waits (no error) until a lease is
