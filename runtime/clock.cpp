@@ -159,8 +159,8 @@ bool invariant() noexcept { return detail::g_invariant; }
 
 std::uint64_t frequency() noexcept { return calibrate().hz; }
 
-// Conversions saturate at max_span (2^62: over 60 years of ticks or
-// nanoseconds at any counter rate up to 2.3 GHz): a converted timeout added to
+// Conversions saturate at max_span (2^62: 36 years of ticks at 4 GHz, 146
+// years of nanoseconds): a converted timeout added to
 // now() cannot wrap, and a double beyond 2^64 is never cast (that is
 // undefined; it gave 0, so a sleep of nanoseconds::max() - 1 ended at once).
 namespace {

@@ -85,8 +85,8 @@ bool invariant() noexcept;
 // frequency() is ticks per second.
 std::uint64_t frequency() noexcept;
 
-// to_ns() and from_ns() saturate at 2^62 (decades), so a long timeout
-// added to now() cannot wrap.
+// to_ns() and from_ns() saturate at 2^62 (36 years of 4 GHz ticks), so a
+// long timeout added to now() cannot wrap.
 std::uint64_t to_ns(ticks t) noexcept;
 ticks from_ns(std::uint64_t ns) noexcept;
 inline std::chrono::nanoseconds to_duration(ticks t) noexcept {
