@@ -39,6 +39,8 @@ result<std::unique_ptr<context>> make_context(switcher_kind kind,
       default:
         return failure(errno_error(EINVAL));
     }
+    if (opts.stack_size != 0 && !stack_pool::valid_stack_size(opts.stack_size))
+      return failure(errno_error(EINVAL));
     stack_pool& pool = opts.pool != nullptr     ? *opts.pool
                        : opts.stack_size != 0 ? stack_pool::shared(opts.stack_size)
                                               : stack_pool::default_pool();

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <memory>
@@ -25,6 +26,7 @@ std::size_t stack_pool::page_size() noexcept {
 static std::size_t round_to_pages(std::size_t bytes) noexcept {
   const std::size_t ps = stack_pool::page_size();
   if (bytes == 0) bytes = ps;
+  bytes = std::min(bytes, stack_pool::max_stack_size);  // no wrap near SIZE_MAX
   return (bytes + ps - 1) / ps * ps;
 }
 
@@ -102,7 +104,7 @@ stack_pool& stack_pool::default_pool() noexcept {
 }
 
 result<void> stack_pool::set_default_stack_size(std::size_t bytes) noexcept {
-  if (bytes == 0) return failure(errno_error(EINVAL));
+  if (!valid_stack_size(bytes)) return failure(errno_error(EINVAL));
   if (g_default_used.load()) return failure(errno_error(EBUSY));
   g_default_size.store(bytes);
   return success();

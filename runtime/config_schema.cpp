@@ -51,6 +51,14 @@ config_schema& config_schema::add_choice(std::string key, std::vector<std::strin
   return add({std::move(key), option_type::choice, std::move(def), std::move(doc), std::move(choices)});
 }
 
+config_schema& config_schema::range(std::uint64_t min, std::uint64_t max) {
+  if (!options_.empty()) {
+    options_.back().min = min;
+    options_.back().max = max;
+  }
+  return *this;
+}
+
 const option_spec* config_schema::find(std::string_view key) const noexcept {
   for (const option_spec& o : options_)
     if (o.key == key) return &o;
@@ -81,6 +89,7 @@ result<void, config_error> config_schema::validate() const {
       return failure(schema_error(errc::config_duplicate_key, o.key, "declared twice"));
     if (o.type == option_type::choice && o.choices.empty())
       return failure(schema_error(errc::config_bad_value, o.key, "an enum needs at least one choice"));
+    if (o.min > o.max) return failure(schema_error(errc::config_bad_value, o.key, "an empty range"));
     option_value v;
     std::string why;
     if (!detail::parse_option_value(o, o.default_value, v, why))
@@ -98,6 +107,7 @@ std::string config_schema::format_defaults() const {
       out += ": ";
       for (std::size_t i = 0; i < o.choices.size(); ++i) out += (i ? "|" : "") + o.choices[i];
     }
+    if (o.min != 0 || o.max != UINT64_MAX) out += ", " + std::to_string(o.min) + "-" + std::to_string(o.max);
     out += ")\n" + o.key + "=" + o.default_value + "\n\n";
   }
   return out;
@@ -107,19 +117,24 @@ std::string config_schema::format_defaults() const {
 const config_schema& default_schema() {
   static const config_schema schema = [] {
     config_schema s;
-    s.add_uint("threads", 0, "Executor threads in the pool; 0 = one per online CPU core.");
+    s.add_uint("threads", 0, "Executor threads in the pool; 0 = one per online CPU core.")
+        .range(0, 4096);
     s.add_uint("ring_entries", 256,
-               "io_uring submission queue entries per executor; 0 = compute-only executors (no ring).");
+               "io_uring submission queue entries per executor; 0 = compute-only executors (no ring).")
+        .range(0, 32768);  // the kernel's IORING_MAX_ENTRIES
     s.add_size("stack_size", "256K",
-               "Stack size of each stackful task (K/M/G suffixes); a guard page is added below it.");
+               "Stack size of each stackful task (K/M/G suffixes); a guard page is added below it.")
+        .range(16 * 1024, 1024 * 1024 * 1024);  // stack_pool's bounds (a test checks they agree)
     s.add_choice("switcher", {"none", "sjlj", "ucontext", "asm", "coroutine"}, "asm",
                  "Default context switcher for new tasks.");
     s.add_bool("cpu_pinning", false, "Pin each pool executor thread to one CPU core.");
     s.add_uint("spin_before_sleep_us", 50,
                "Microseconds an idle executor polls for work before sleeping in the kernel.");
     s.add_uint("registered_buffers_small", 64,
-               "Registered (fixed) 4 KiB I/O buffers per executor.");
-    s.add_uint("registered_buffers_large", 4, "Registered (fixed) 2 MiB I/O buffers per executor.");
+               "Registered (fixed) 4 KiB I/O buffers per executor.")
+        .range(0, 16384);  // the kernel's limit on one buffer table (small + large)
+    s.add_uint("registered_buffers_large", 4, "Registered (fixed) 2 MiB I/O buffers per executor.")
+        .range(0, 16384);
     s.add_uint("low_priority_io_cap", 0,
                "Max in-flight low-priority I/O operations per executor; 0 = no cap.");
     s.add_bool("track_task_time", true,

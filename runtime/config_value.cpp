@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdint>
 #include <limits>
+#include <string>
 
 namespace prio::detail {
 namespace {
@@ -143,6 +144,11 @@ bool parse_option_value(const option_spec& spec, std::string_view text, option_v
     case option_type::choice: ok = parse_choice(spec, text, why); break;
   }
   if (!ok) return false;
+  if ((spec.type == option_type::unsigned_integer || spec.type == option_type::size) &&
+      (v.u < spec.min || v.u > spec.max)) {
+    why = "out of range [" + std::to_string(spec.min) + ", " + std::to_string(spec.max) + "]";
+    return false;
+  }
   out.text.assign(text);
   out.i = v.i;
   out.u = v.u;

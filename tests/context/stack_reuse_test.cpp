@@ -1,6 +1,7 @@
 // Description: stacks come from a pool: guard page below, sizes rounded to
 // pages, released stacks reused (destroy a context, create one, same base),
-// the cache bounded, and the default pool's size settable only before use.
+// the cache bounded, the default pool's size settable only before use, and
+// sizes out of range refused.
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -68,6 +69,23 @@ TEST(stack_pool, cache_is_bounded) {
   }
   for (auto& s : held) pool.release(s);
   EXPECT_EQ(pool.cached(), 3u);
+}
+
+// Sizes outside [16 KiB, 1 GiB] are refused where a caller asks for one
+// (SIZE_MAX used to wrap to a zero-byte stack; 1 byte made a one-page
+// stack that the first library call overflowed).
+TEST(stack_pool, sizes_out_of_range_are_refused) {
+  for (std::size_t bad : {std::size_t{1}, stack_pool::min_stack_size - 1, stack_pool::max_stack_size + 1,
+                          std::size_t{1} << 44, SIZE_MAX}) {
+    auto c = make_context(switcher_kind::asm_switch, context_options{bad, nullptr});
+    ASSERT_FALSE(c) << bad;
+    EXPECT_EQ(c.error(), std::errc::invalid_argument) << bad;
+    EXPECT_EQ(stack_pool::set_default_stack_size(bad).error(), std::errc::invalid_argument) << bad;
+  }
+  auto c = make_context(switcher_kind::asm_switch, context_options{stack_pool::min_stack_size, nullptr});
+  ASSERT_TRUE(c);
+  EXPECT_EQ((*c)->stack().size, stack_pool::min_stack_size);
+  EXPECT_LE(stack_pool(SIZE_MAX, 0).stack_size(), stack_pool::max_stack_size + stack_pool::page_size());
 }
 
 TEST(stack_pool, default_size_fixed_after_first_use) {

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "prio/context/stack_pool.hpp"
 #include "prio/runtime/config.hpp"
 
 namespace {
@@ -17,6 +18,8 @@ using prio::config_schema;
 using prio::default_schema;
 using prio::env_overrides;
 using prio::errc;
+using prio::option_spec;
+using prio::stack_pool;
 
 // env_guard sets an environment variable for one test and restores it.
 class env_guard {
@@ -155,6 +158,31 @@ TEST(Config, IntegerBounds) {
                errc::config_bad_value, "t", 1, "count");
   expect_error(config::from_string("count=12abc", test_schema(), "t", env_overrides::ignore),
                errc::config_bad_value, "t", 1, "count");
+}
+
+// A ranged option (range()) refuses values outside it, naming the range; the
+// runtime's own options carry the limits the kernel and the stack pool have.
+TEST(Config, RangesRefuseValuesOutside) {
+  config_schema s;
+  s.add_size("buf", "4K", "a buffer").range(1024, 8192);
+  ASSERT_TRUE(s.validate());
+  EXPECT_TRUE(config::from_string("buf=8K", s, "t", env_overrides::ignore));
+  auto r = config::from_string("buf=9K", s, "t", env_overrides::ignore);
+  expect_error(r, errc::config_bad_value, "t", 1, "buf");
+  EXPECT_NE(r.error().message.find("out of range [1024, 8192]"), std::string::npos) << r.error().message;
+  config_schema empty;
+  empty.add_uint("n", 5, "a count").range(9, 1);
+  EXPECT_FALSE(empty.validate());
+  for (const char* bad : {"stack_size=1", "stack_size=4G", "ring_entries=100000", "threads=100000",
+                          "registered_buffers_small=20000"}) {
+    auto d = config::from_string(bad, default_schema(), "c", env_overrides::ignore);
+    ASSERT_FALSE(d) << bad;
+    EXPECT_EQ(d.error().code, make_error_code(errc::config_bad_value)) << bad;
+  }
+  const option_spec* st = default_schema().find("stack_size");
+  ASSERT_NE(st, nullptr);
+  EXPECT_EQ(st->min, stack_pool::min_stack_size);
+  EXPECT_EQ(st->max, stack_pool::max_stack_size);
 }
 
 TEST(Config, UnknownKeyNamesFileLineAndKey) {

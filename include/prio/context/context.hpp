@@ -110,7 +110,8 @@ class context {
 };
 
 // Options for creating a context. stack_size 0 means the default stack pool's
-// size (from config/config, stack_size; 256 KiB if unset).
+// size (from config/config, stack_size; 256 KiB if unset); otherwise 16 KiB
+// to 1 GiB (stack_pool::valid_stack_size()), else make_context() is EINVAL.
 struct context_options {
   std::size_t stack_size = 0;
   class stack_pool* pool = nullptr;  // nullptr: stack_pool::default_pool()

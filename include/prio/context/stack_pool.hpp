@@ -20,6 +20,14 @@ class stack_pool {
  public:
   static constexpr std::size_t default_stack_size_bytes = 256 * 1024;
   static constexpr std::size_t default_max_cached = 64;
+  // The stack sizes a task or context may ask for (make_context(),
+  // set_default_stack_size(), the stack_size config key): below 16 KiB a
+  // body overflows at its first library call; above 1 GiB is a unit slip.
+  static constexpr std::size_t min_stack_size = 16 * 1024;
+  static constexpr std::size_t max_stack_size = std::size_t{1} << 30;
+  static constexpr bool valid_stack_size(std::size_t bytes) noexcept {
+    return bytes >= min_stack_size && bytes <= max_stack_size;
+  }
 
   // stack_pool() makes a pool of stacks of `stack_size` bytes (rounded up to
   // whole pages, at least one) that keeps up to `max_cached` released stacks.
@@ -45,7 +53,8 @@ class stack_pool {
   // set_default_stack_size() ran first). It lives until the process exits.
   static stack_pool& default_pool() noexcept;
   // set_default_stack_size() sets the default pool's stack size; EBUSY once
-  // default_pool() has been used, EINVAL for 0. Any thread.
+  // default_pool() has been used, EINVAL outside [min_stack_size,
+  // max_stack_size]. Any thread.
   static result<void> set_default_stack_size(std::size_t bytes) noexcept;
   // shared() is a process-lifetime pool for stacks of `bytes` (rounded to
   // pages): make_context uses it for a stack_size other than the default.

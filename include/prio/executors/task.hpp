@@ -62,7 +62,7 @@ struct task_options {
   switcher_kind switcher = switcher_kind::asm_switch;
   priority cpu = priority::normal;
   priority io = priority::normal;
-  std::size_t stack_size = 0;       // 0: the stack pool's default
+  std::size_t stack_size = 0;       // 0: the stack pool's default; else 16 KiB .. 1 GiB
   class stack_pool* pool = nullptr; // nullptr: stack_pool::default_pool()
 };
 

@@ -45,6 +45,8 @@ struct option_spec {
   std::string default_value;
   std::string doc;                   // one line
   std::vector<std::string> choices;  // option_type::choice only
+  // unsigned and size options: the values accepted (range()).
+  std::uint64_t min = 0, max = UINT64_MAX;
 };
 
 // config_error: what went wrong and where. code is a prio::errc::config_*
@@ -71,6 +73,9 @@ class config_schema {
   config_schema& add_string(std::string key, std::string def, std::string doc);
   config_schema& add_choice(std::string key, std::vector<std::string> choices, std::string def,
                             std::string doc);
+  // range() bounds the option declared last (unsigned or size): a value
+  // outside [min, max] is a bad value naming the range.
+  config_schema& range(std::uint64_t min, std::uint64_t max);
 
   // find() is the declaration of key, or nullptr.
   const option_spec* find(std::string_view key) const noexcept;
