@@ -275,10 +275,7 @@ void executor::cancel_task(task& t) noexcept {
       wake_task(t, failure(errno_error(ECANCELED)));
       break;
     case task_state::suspended_slot:
-      slot_waiters_[index(t.slot_level_)].remove(t);
-      --slot_waiting_;
-      if (t.deferred_st_) t.deferred_st_->state = io_state::idle;
-      t.deferred_st_ = nullptr;
+      leave_slot_queue(t);
       wake_task(t, failure(errno_error(ECANCELED)));
       break;
     case task_state::suspended_io:

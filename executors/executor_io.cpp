@@ -110,6 +110,13 @@ void executor::queue_for_slot(task& t, io_status& st, std::chrono::nanoseconds t
   ++stats_.slot_waits;
 }
 
+void executor::leave_slot_queue(task& t) noexcept {
+  slot_waiters_[index(t.slot_level_)].remove(t);
+  --slot_waiting_;
+  if (t.deferred_st_) t.deferred_st_->state = io_state::idle;
+  t.deferred_st_ = nullptr;
+}
+
 void executor::grant_slots() noexcept {
   for (int i = 0; i < priority_count; ++i) {
     auto& q = slot_waiters_[i];
@@ -251,11 +258,7 @@ void executor::abandon(io_status& st) noexcept {
   task& t = *st.owner;
   executor* ex = t.ex_;
   if (st.state == io_state::waiting_slot) {  // its frame went away while the task was queued
-    if (ex && t.deferred_st_ == &st) {
-      ex->slot_waiters_[index(t.slot_level_)].remove(t);
-      --ex->slot_waiting_;
-      t.deferred_st_ = nullptr;
-    }
+    if (ex && t.deferred_st_ == &st) ex->leave_slot_queue(t);
     st.state = io_state::idle;
     return;
   }
@@ -269,40 +272,35 @@ void executor::abandon(io_status& st) noexcept {
   }
   ++ex->stats_.abandoned_io;
   ex->cancel_io(st);
-  if (ex->reaping_) {
-    ex->abandon_while_reaping(st);
-    return;
-  }
-  while (st.state == io_state::in_flight) {
-    const int r = ex->enter(ex->now_, 1);
-    if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY && r != -ETIME) {
-      std::fprintf(stderr, "prio: io_status destroyed in flight; waiting for it failed: %s\n",
-                   std::strerror(-r));
-      break;
-    }
-    if (io_uring_cq_ready(ex->ring_.get()) != 0) ex->reap_ready_cqes();
-  }
+  ex->wait_out(st);
 }
 
-// The CQ holds CQEs that the interrupted reap_ready_cqes() will still walk
-// (the head stays where it is): st's own are handled here and their
-// user_data turned into tag_ignore so that walk skips them; each wait asks
-// for one CQE more than the ring holds.
-void executor::abandon_while_reaping(io_status& st) noexcept {
+// wait_out() collects CQEs until st's are in. Normally it reaps them all.
+// Inside reap_ready_cqes() (a completion callback abandoned st) the CQEs in
+// the ring belong to that walk, whose head has not moved: only st's own are
+// handled here, their user_data turned into tag_ignore so the walk skips
+// them. Either way each wait asks for one CQE more than the ring holds.
+void executor::wait_out(io_status& st) noexcept {
+  const bool nested = reaping_;
   io_uring_cq& cq = ring_->cq;
   const auto mine = reinterpret_cast<std::uint64_t>(&st);
   for (;;) {
-    const unsigned tail = io_uring_smp_load_acquire(cq.ktail);
-    for (unsigned h = *cq.khead; h != tail; ++h) {
-      io_uring_cqe& c = cqes_[h & cq_mask_];
-      if ((c.user_data & ~tag_mask) != mine) continue;
-      const std::uint64_t user_data = c.user_data;
-      c.user_data = tag_ignore;
-      handle_cqe(user_data, c.res, c.flags);
+    if (!nested) {
+      if (io_uring_cq_ready(ring_.get()) != 0) reap_ready_cqes();
+    } else {
+      const unsigned tail = io_uring_smp_load_acquire(cq.ktail);
+      for (unsigned h = *cq.khead; h != tail; ++h) {
+        io_uring_cqe& c = cqes_[h & cq_mask_];
+        if ((c.user_data & ~tag_mask) != mine) continue;
+        const std::uint64_t user_data = c.user_data;
+        c.user_data = tag_ignore;
+        handle_cqe(user_data, c.res, c.flags);
+      }
     }
     if (st.state != io_state::in_flight) return;
-    const int r = enter(now_, tail - *cq.khead + 1);
-    if (r < 0 && r != -EINTR && r != -EAGAIN && r != -ETIME) {
+    const int r = enter(now_, io_uring_cq_ready(ring_.get()) + 1);
+    // EBUSY (CQ overflow) clears as CQEs are reaped: not while nested.
+    if (r < 0 && r != -EINTR && r != -EAGAIN && r != -ETIME && (nested || r != -EBUSY)) {
       std::fprintf(stderr, "prio: io_status destroyed in flight; waiting for it failed: %s\n",
                    std::strerror(-r));
       return;

@@ -233,9 +233,12 @@ class executor {
   // enter() submits what is queued and waits for wait_nr CQEs (0: none);
   // submit_nonblocking() is enter(t0, 0). Returns what the kernel returned.
   int enter(tsc::ticks t0, unsigned wait_nr) noexcept;
-  // abandon_while_reaping() is abandon() from a completion callback, while
-  // reap_ready_cqes() walks the CQ: st's CQEs are picked out of the ring.
-  void abandon_while_reaping(io_status& st) noexcept;
+  // wait_out() is abandon()'s wait for st's CQEs (bound thread), also from a
+  // completion callback inside reap_ready_cqes().
+  void wait_out(io_status& st) noexcept;
+  // leave_slot_queue() takes t, waiting for a submission slot, off the queue;
+  // the operation it deferred goes back to idle.
+  void leave_slot_queue(task& t) noexcept;
   void submit_nonblocking() noexcept { submit_nonblocking(clock()); }
   tsc::ticks clock() const noexcept { return tsc::now(hw_clock_); }
   void wait_for_events(tsc::ticks deadline) noexcept;
