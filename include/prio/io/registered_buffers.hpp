@@ -70,8 +70,10 @@ class registered_buffers {
   // is free: fail_fast gives ENOBUFS; wait suspends t behind earlier
   // waiters until a release hands it one, or timeout passes (ETIME), or t
   // is cancelled (ECANCELED). A size the pool has none of (a count of 0)
-  // is ENOBUFS at once in either mode: no release could ever come. Bound
-  // thread, inside t.
+  // is ENOBUFS at once in either mode: no release could ever come. A
+  // buffer may be released by a task other than its claimer (a pipeline
+  // hands it on), so a wait is never refused because t itself holds every
+  // buffer of the size: give such a wait a timeout. Bound thread, inside t.
   result<registered_buffer> claim(task& t, buffer_size k, claim_mode m = claim_mode::wait,
                                   std::chrono::nanoseconds timeout = forever) noexcept;
   co<result<registered_buffer>> async_claim(task& t, buffer_size k, claim_mode m = claim_mode::wait,

@@ -205,6 +205,43 @@ TEST(RegisteredBuffers, WaitersAreServedInFifoOrderAndCancelLeavesTheQueue) {
   EXPECT_TRUE(cleanup);
 }
 
+// A pipeline: the claimer hands its buffer to a writer task, which releases
+// it. The claimer then holds (as claimer) every buffer and waits for the
+// next: a legitimate wait, not a deadlock, so it is not refused.
+TEST(RegisteredBuffers, AClaimerHoldingEveryBufferWaitsForAnotherTasksRelease) {
+  auto ex = make_executor();
+  ASSERT_TRUE(ex);
+  std::unique_ptr<registered_buffers> pool;
+  registered_buffer handed;
+  result<registered_buffer> second = failure(errno_error(EINVAL));
+  auto claimer = make_task(switcher_kind::asm_switch);
+  auto writer = make_task(switcher_kind::coroutine);
+  ASSERT_TRUE(claimer && writer);
+  writer->set_body([&](task&) -> co<result<std::int64_t>> {
+    EXPECT_EQ(pool->waiting(buffer_size::small), 1u) << "the claimer waits";
+    pool->release(handed);  // done with it: to the waiting claimer
+    co_return std::int64_t{0};
+  });
+  claimer->set_body([&](task& t) -> result<std::int64_t> {
+    auto p = registered_buffers::create(*ex, {.small_count = 1, .large_count = 0});
+    if (!p) return failure(p.error());
+    pool = std::move(*p);
+    handed = pool->claim(t, buffer_size::small).value();
+    PRIO_TRY(ex->attach(*writer));
+    second = pool->claim(t, buffer_size::small, claim_mode::wait, std::chrono::seconds(30));
+    if (second) pool->release(*second);
+    pool.reset();
+    return 0;
+  });
+  ASSERT_TRUE(ex->attach(*claimer));
+  drive(*ex, [&] {
+    return claimer->state() == task_state::completed && writer->state() == task_state::completed;
+  });
+  ASSERT_TRUE(claimer->outcome()) << claimer->outcome().error().message();
+  ASSERT_TRUE(second) << second.error().message();
+  EXPECT_EQ(second->data, handed.data);
+}
+
 TEST(RegisteredBuffers, ReleaseWithNoWaiterDoesNotBarge) {
   auto ex = make_executor();
   ASSERT_TRUE(ex);
