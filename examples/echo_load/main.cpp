@@ -2,11 +2,14 @@
 // tasks on one executor. Prints requests/s and p50/p99/p999 latency.
 //   echo_load [--port N] [--connections N] [--size BYTES] [--depth N]
 //             [--duration SECONDS] [--switcher asm|sjlj|ucontext|coroutine]
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "examples/common/cli.hpp"
 #include "examples/echo_load/load_gen.hpp"
 
 namespace {
@@ -19,28 +22,35 @@ int usage() {
 
 int main(int argc, char** argv) {
   prio::examples::load_options o;
+  using namespace prio::examples;
+  const char* const prog = "echo_load";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (i + 1 >= argc) return usage();
     const char* v = argv[++i];
-    if (a == "--port") o.port = static_cast<std::uint16_t>(std::atoi(v));
-    else if (a == "--connections") o.connections = static_cast<unsigned>(std::atoi(v));
-    else if (a == "--size") o.message_size = static_cast<unsigned>(std::atoi(v));
-    else if (a == "--depth") o.depth = static_cast<unsigned>(std::atoi(v));
-    else if (a == "--duration") o.duration = std::chrono::milliseconds(static_cast<long>(std::atof(v) * 1000));
-    else if (a == "--switcher") {
-      bool ok = false;
-      for (auto k : {prio::switcher_kind::asm_switch, prio::switcher_kind::sjlj, prio::switcher_kind::ucontext,
-                     prio::switcher_kind::coroutine})
-        if (prio::to_string(k) == std::string_view(v)) o.switcher = k, ok = true;
-      if (!ok) return usage();
+    unsigned long n = 0;
+    double seconds = 0;
+    if (a == "--port") {
+      if (!parse_uint(prog, "--port", v, 1, 65535, n)) return 2;
+      o.port = static_cast<std::uint16_t>(n);
+    } else if (a == "--connections") {
+      if (!parse_uint(prog, "--connections", v, 1, 10000, n)) return 2;
+      o.connections = static_cast<unsigned>(n);
+    } else if (a == "--size") {
+      if (!parse_uint(prog, "--size", v, 1, 1u << 20, n)) return 2;
+      o.message_size = static_cast<unsigned>(n);
+    } else if (a == "--depth") {
+      if (!parse_uint(prog, "--depth", v, 1, 1024, n)) return 2;
+      o.depth = static_cast<unsigned>(n);
+    } else if (a == "--duration") {
+      if (!parse_seconds(prog, "--duration", v, 3600, seconds)) return 2;
+      o.duration = std::chrono::milliseconds(std::max(1L, std::lround(seconds * 1000)));
+    } else if (a == "--switcher") {
+      if (!parse_switcher(prog, v, o.switcher)) return 2;
     } else {
       return usage();
     }
   }
-  if (o.connections == 0 || o.connections > 10000 || o.message_size == 0 || o.message_size > (1u << 20) ||
-      o.depth == 0 || o.depth > 1024 || o.duration.count() <= 0 || o.duration.count() > 3600 * 1000)
-    return usage();
   auto r = prio::examples::run_load(o);
   if (!r) {
     std::fprintf(stderr, "echo_load: %s\n", r.error().message().c_str());

@@ -11,20 +11,10 @@
 #include <string>
 #include <thread>
 
+#include "examples/common/cli.hpp"
 #include "examples/echo_server/echo_service.hpp"
 
 namespace {
-
-bool parse_switcher(const char* s, prio::switcher_kind& out) {
-  for (auto k : {prio::switcher_kind::asm_switch, prio::switcher_kind::sjlj, prio::switcher_kind::ucontext,
-                 prio::switcher_kind::coroutine}) {
-    if (prio::to_string(k) == s) {
-      out = k;
-      return true;
-    }
-  }
-  return false;
-}
 
 int usage() {
   std::fprintf(stderr, "usage: echo_server [--port N] [--switcher asm|sjlj|ucontext|coroutine] "
@@ -40,19 +30,35 @@ int main(int argc, char** argv) {
   prio::examples::echo_options o;
   o.port = 7777;
   double duration = 10;
+  using namespace prio::examples;
+  const char* const prog = "echo_server";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (i + 1 >= argc) return usage();
     const char* v = argv[++i];
-    if (a == "--port") o.port = static_cast<std::uint16_t>(std::atoi(v));
-    else if (a == "--switcher") { if (!parse_switcher(v, o.switcher)) return usage(); }
-    else if (a == "--duration") duration = std::atof(v);
-    else if (a == "--threads") o.threads = static_cast<unsigned>(std::atoi(v));
-    else if (a == "--max-connections") o.max_connections = static_cast<unsigned>(std::atoi(v));
-    else return usage();
+    unsigned long n = 0;
+    if (a == "--port") {
+      if (!parse_uint(prog, "--port", v, 0, 65535, n)) return 2;  // 0: any free port
+      o.port = static_cast<std::uint16_t>(n);
+    } else if (a == "--switcher") {
+      if (!parse_switcher(prog, v, o.switcher)) return 2;
+    } else if (a == "--duration") {
+      if (!parse_seconds(prog, "--duration", v, 24 * 3600, duration)) return 2;
+    } else if (a == "--threads") {
+      if (!parse_uint(prog, "--threads", v, 0, 1024, n)) return 2;
+      o.threads = static_cast<unsigned>(n);
+    } else if (a == "--max-connections") {
+      if (!parse_uint(prog, "--max-connections", v, 1, 1000000, n)) return 2;
+      o.max_connections = static_cast<unsigned>(n);
+    } else {
+      return usage();
+    }
   }
-  if (duration <= 0 || duration > 24 * 3600 || o.max_connections == 0 || o.threads > 1024) return usage();
-  if (o.threads != 0 && o.switcher == prio::switcher_kind::coroutine) return usage();
+  if (o.threads != 0 && o.switcher == prio::switcher_kind::coroutine) {
+    std::fprintf(stderr, "echo_server: --threads %u: pool threads run stackful switchers only "
+                         "(asm, sjlj, ucontext), not coroutine\n", o.threads);
+    return 2;
+  }
   prio::examples::echo_service svc(o);
   std::thread timer([&] {
     std::this_thread::sleep_for(std::chrono::duration<double>(duration));  // the run's time bound
