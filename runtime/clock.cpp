@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -46,10 +47,23 @@ bool hardware_invariant() noexcept {
 }
 
 // forced_fallback() is true when PRIO_CLOCK=clock_gettime asks for the
-// portable clock even though the hardware counter is usable.
+// portable clock even though the hardware counter is usable. The hardware
+// counter's own name (tsc, cntvct) or an empty value keep the default; any
+// other value is named on stderr and ignored, not silently taken as the
+// default.
 bool forced_fallback() noexcept {
   const char* v = std::getenv("PRIO_CLOCK");
-  return v != nullptr && std::strcmp(v, "clock_gettime") == 0;
+  if (v == nullptr || *v == '\0') return false;
+  if (std::strcmp(v, "clock_gettime") == 0) return true;
+#if defined(__aarch64__)
+  constexpr const char* hardware_name = "cntvct";
+#else
+  constexpr const char* hardware_name = "tsc";
+#endif
+  if (std::strcmp(v, hardware_name) != 0)
+    std::fprintf(stderr, "prio: PRIO_CLOCK='%s' is not a clock (clock_gettime or %s): ignored\n", v,
+                 hardware_name);
+  return false;
 }
 
 // choose_source() runs before ordinary static initialisers (priority 101), so

@@ -23,6 +23,21 @@ std::uint64_t monotonic_raw_ns() {
   return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
+// reexec_child() forks a child that re-executes this test binary with
+// PRIO_CLOCK=value, running only the test named, its stderr on stderr_fd
+// (-1: inherited). The parent gets the child's pid.
+pid_t reexec_child(const char* value, const char* test, int stderr_fd) {
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  if (stderr_fd >= 0) dup2(stderr_fd, 2);
+  setenv("PRIO_CLOCK", value, 1);
+  std::string filter = std::string("--gtest_filter=") + test;
+  char self[] = "/proc/self/exe";
+  char* argv[] = {self, filter.data(), nullptr};
+  execv(self, argv);
+  _exit(127);
+}
+
 bool forced_fallback_env() {
   const char* v = std::getenv("PRIO_CLOCK");
   return v != nullptr && std::strcmp(v, "clock_gettime") == 0;
@@ -123,20 +138,39 @@ TEST(Clock, FallbackForcedByEnvironment) {
     EXPECT_LE(t, b);
     return;
   }
-  const pid_t pid = fork();
+  const pid_t pid = reexec_child("clock_gettime", "Clock.FallbackForcedByEnvironment", -1);
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    setenv("PRIO_CLOCK", "clock_gettime", 1);
-    char filter[] = "--gtest_filter=Clock.FallbackForcedByEnvironment";
-    char self[] = "/proc/self/exe";
-    char* argv[] = {self, filter, nullptr};
-    execv(self, argv);
-    _exit(127);
-  }
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "the re-executed child failed; see its output above";
+}
+
+// An unknown PRIO_CLOCK value is named on stderr (from the start-up
+// constructor, so the child's stderr goes to a file the parent reads) and
+// the default source stays.
+TEST(Clock, UnknownClockSourceIsNamedAndIgnored) {
+  const char* v = std::getenv("PRIO_CLOCK");
+  if (v != nullptr && std::strcmp(v, "fast-please") == 0) {
+    EXPECT_STRNE(tsc::source_name(), "clock_gettime") << "ignored, not taken as the fallback";
+    EXPECT_EQ(tsc::now() != 0, true);
+    return;
+  }
+  char path[] = "/tmp/prio_clock_env_XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const pid_t pid = reexec_child("fast-please", "Clock.UnknownClockSourceIsNamedAndIgnored", fd);
+  ASSERT_GE(pid, 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  std::string err(4096, '\0');
+  const ssize_t n = pread(fd, err.data(), err.size(), 0);
+  close(fd);
+  unlink(path);
+  err.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the re-executed child failed";
+  EXPECT_NE(err.find("PRIO_CLOCK='fast-please' is not a clock"), std::string::npos) << err;
 }
 
 }  // namespace
