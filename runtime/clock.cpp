@@ -70,7 +70,8 @@ bool forced_fallback() noexcept {
 // no code of the program reads the clock before the source is fixed.
 __attribute__((constructor(101))) void choose_source() noexcept {
   g_invariant = hardware_invariant();
-  g_hardware = g_invariant && !forced_fallback();
+  const bool forced = forced_fallback();  // also where there is no choice: a bad value is still named
+  g_hardware = g_invariant && !forced;
 }
 
 std::uint64_t monotonic_raw_ns() noexcept {
