@@ -102,6 +102,9 @@ prio task apply all CMD: run CMD on every task's stack, like thread apply all.""
             t = select.selection.task
             gdb.write("No task selected.\n" if t is None else "Task %d selected.\n" % t.id)
             return
+        usage = "usage: prio task N | none | apply all COMMAND"
+        if words[0] != "apply" and len(words) > 1:
+            raise gdb.GdbError(usage)  # `prio task 1 2`: not task 1
         if words[0] == "none":
             select.clear()
             gdb.write("Back to the real stack.\n")
@@ -114,7 +117,7 @@ prio task apply all CMD: run CMD on every task's stack, like thread apply all.""
         try:
             task_id = int(words[0], 0)
         except ValueError:
-            raise gdb.GdbError("usage: prio task N | none | apply all COMMAND")
+            raise gdb.GdbError(usage)
         t = reg.Registry().find(task_id)
         if t is None:
             raise gdb.GdbError("prio: no task %d" % task_id)

@@ -122,6 +122,16 @@ def main():
     every = out("prio task apply all bt")
     for name in ("asm_inner", "sjlj_inner", "uc_inner", "coro_leaf", "stopper_2"):
         check(name in every, "prio task apply all bt shows %s" % name)
+    # Bad arguments: a clear error, and the selection stays as it was.
+    gdb.execute("prio task none", to_string=True)
+    for bad, says in (("prio task abc", "usage: prio task"), ("prio task 1 2", "usage: prio task"),
+                      ("prio task 999999", "prio: no task 999999"), ("prio task apply", "usage: prio task apply")):
+        try:
+            gdb.execute(bad, to_string=True)
+            check(False, "%s is refused" % bad)
+        except gdb.error as e:
+            check(says in str(e), "%s is refused with '%s' (got '%s')" % (bad, says, e))
+    check("No task selected" in out("prio task"), "after refused commands no task is selected")
     # Back on the real stack: the stopped thread's own backtrace is intact.
     gdb.execute("prio task none", to_string=True)
     gdb.execute("thread %d" % next(th.num for th in gdb.selected_inferior().threads()
