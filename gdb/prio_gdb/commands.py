@@ -60,6 +60,8 @@ priority, switcher, user function, ticks executed this run."""
         super().__init__("prio tasks", gdb.COMMAND_STACK)
 
     def invoke(self, arg, from_tty):
+        if arg.strip():
+            raise gdb.GdbError("usage: prio tasks (no arguments; `prio task N` selects one)")
         r = reg.Registry()
         if r.mid_update:
             gdb.write("(the registry was being changed when the program stopped: "

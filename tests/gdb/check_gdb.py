@@ -125,7 +125,8 @@ def main():
     # Bad arguments: a clear error, and the selection stays as it was.
     gdb.execute("prio task none", to_string=True)
     for bad, says in (("prio task abc", "usage: prio task"), ("prio task 1 2", "usage: prio task"),
-                      ("prio task 999999", "prio: no task 999999"), ("prio task apply", "usage: prio task apply")):
+                      ("prio task 999999", "prio: no task 999999"), ("prio task apply", "usage: prio task apply"),
+                      ("prio tasks 3", "usage: prio tasks")):
         try:
             gdb.execute(bad, to_string=True)
             check(False, "%s is refused" % bad)
