@@ -46,6 +46,15 @@ bool hardware_invariant() noexcept {
 #endif
 }
 
+// hardware_name() is the hardware counter's name, as source_name() gives it.
+constexpr const char* hardware_name() noexcept {
+#if defined(__aarch64__)
+  return "cntvct";
+#else
+  return "tsc";
+#endif
+}
+
 // forced_fallback() is true when PRIO_CLOCK=clock_gettime asks for the
 // portable clock even though the hardware counter is usable. The hardware
 // counter's own name (tsc, cntvct) or an empty value keep the default; any
@@ -55,14 +64,9 @@ bool forced_fallback() noexcept {
   const char* v = std::getenv("PRIO_CLOCK");
   if (v == nullptr || *v == '\0') return false;
   if (std::strcmp(v, "clock_gettime") == 0) return true;
-#if defined(__aarch64__)
-  constexpr const char* hardware_name = "cntvct";
-#else
-  constexpr const char* hardware_name = "tsc";
-#endif
-  if (std::strcmp(v, hardware_name) != 0)
+  if (std::strcmp(v, hardware_name()) != 0)
     std::fprintf(stderr, "prio: PRIO_CLOCK='%s' is not a clock (clock_gettime or %s): ignored\n", v,
-                 hardware_name);
+                 hardware_name());
   return false;
 }
 
@@ -162,12 +166,7 @@ const detail::calibration& calibrate() noexcept {
 }
 
 const char* source_name() noexcept {
-  if (!detail::g_hardware) return "clock_gettime";
-#if defined(__aarch64__)
-  return "cntvct";
-#else
-  return "tsc";
-#endif
+  return detail::g_hardware ? detail::hardware_name() : "clock_gettime";
 }
 
 bool invariant() noexcept { return detail::g_invariant; }
