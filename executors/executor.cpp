@@ -199,7 +199,7 @@ void executor::fire_timers(tsc::ticks now) noexcept {
 // own loop, with no return after it to mispredict.
 [[gnu::always_inline]] inline void executor::run_task(task& t) noexcept {
   const task_state s = t.state();
-  const tsc::ticks t0 = now_;  // the end of the previous slice or batch
+  const tsc::ticks t0 = slice_start_ = now_;  // the end of the previous slice or batch
   if (s == task_state::pending) {
     t.times_.launched = t0;
     ++stats_.launched;
@@ -219,8 +219,8 @@ void executor::fire_timers(tsc::ticks now) noexcept {
   tsc::ticks t1 = now_;
   if (track_task_time_) [[likely]] {
     t1 = now_ = clock();
-    t.times_.executed += t1 - t0;
-    stats_.in_tasks += t1 - t0;
+    t.times_.executed += t1 - slice_start_;
+    stats_.in_tasks += t1 - slice_start_;
   } else if (!timers_.empty() || (++untracked_slices_ & 7) == 0) {
     t1 = now_ = clock();  // deadlines need a fresh clock; so does submit_interval, now and then
   }
@@ -312,8 +312,14 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
     }
     if (!timers_.empty()) fire_timers(now_);
     if (task* t = pop_runnable()) {
+      inline_budget_ = max_items - done - 1;
       run_task(*t);
-      need_enter = ring_ != nullptr;
+      done += inline_resumes_;
+      inline_budget_ = inline_resumes_ = 0;
+      // An inline wait that entered and then suspended after all already
+      // submitted and collected: no second enter for the same work.
+      need_enter = ring_ != nullptr && (!entered_inline_ || unsubmitted_ != 0);
+      entered_inline_ = false;
       if (++done >= max_items) break;
       if (need_enter && now_ - last_enter_ >= submit_interval_ && (unsubmitted_ != 0 || in_flight_ != 0))
         submit_nonblocking(now_);  // busy CPU: I/O still moves

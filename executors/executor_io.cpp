@@ -223,6 +223,45 @@ void executor::handle_cqe(std::uint64_t user_data, std::int32_t res, std::uint32
   if (--st->pending == 0) io_finished(*st);
 }
 
+// wait_inline(): the caller, t, stored its plain I/O wait state. Going on
+// without a switch must change nothing anyone can see but the time saved:
+// so only while t is the only task that could run (nothing runnable, no
+// timers, no slot waiters, no attach or wake() pending), within run()'s
+// max_items, and only when the enter's CQ holds exactly one CQE, t's own,
+// with no on_cqe handler: any other CQE is left to run()'s loop, so no
+// other task's completion, callback or handler ever runs on t's stack.
+bool executor::wait_inline(task& t) noexcept {
+  if (inline_budget_ == 0 || unsubmitted_ == 0 || slot_waiting_ != 0) return false;
+  if (!runnable_[0].empty() || !runnable_[1].empty() || !runnable_[2].empty()) return false;
+  if (!timers_.empty() || remote_.visibly_nonempty() || wake_requested_.load(std::memory_order_relaxed)) return false;
+  const tsc::ticks t1 = clock();  // t's slice ends here
+  if (track_task_time_) {
+    t.times_.executed += t1 - slice_start_;
+    stats_.in_tasks += t1 - slice_start_;
+  }
+  t.times_.suspended = t1;
+  (void)enter(t1, 0);
+  entered_inline_ = true;
+  slice_start_ = now_;  // what t runs from here on is a new slice
+  io_uring_cq& cq = ring_->cq;
+  const unsigned head = *cq.khead;
+  if (io_uring_smp_load_acquire(cq.ktail) - head != 1) return false;
+  const io_uring_cqe& c = cqes_[head & cq_mask_];
+  const auto* st = reinterpret_cast<const io_status*>(c.user_data);
+  if ((c.user_data & tag_mask) != tag_op || st->owner != &t || st->on_cqe || st->pending != 1) return false;
+  cq_unseen_ = cq_always_;
+  reap_ready_cqes();
+  if (t.state() != task_state::runnable) return false;  // not the completion its wait is for
+  runnable_[index(t.cpu_)].remove(t);
+  --inline_budget_;
+  ++inline_resumes_;
+  t.times_.resumed = now_;
+  ++t.times_.resumptions;
+  ++stats_.resumed;
+  t.state_.store(task_state::running, std::memory_order_relaxed);
+  return true;
+}
+
 void executor::io_finished_other(task& t, io_status& st) noexcept {
   if (t.state() == task_state::completing) {
     st.state = io_state::reaped;  // nobody is left to reap it

@@ -163,6 +163,7 @@ result<void> task::refused(wait_refusal w) noexcept {
 }
 
 void task::register_wait(task_state s, tsc::ticks deadline) noexcept { ex_->start_wait(*this, s, deadline); }
+bool task::wait_inline() noexcept { return ex_->wait_inline(*this); }
 
 result<void> task::yield() noexcept { return wait_stackful(task_state::runnable, 0); }
 

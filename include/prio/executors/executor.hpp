@@ -189,6 +189,11 @@ class executor {
   void wake_task(task& t, result<void> status) noexcept;
   task* pop_runnable() noexcept;
   void run_task(task& t) noexcept;
+  // wait_inline(): t, running, has just entered a plain I/O wait. If t is
+  // the only task that could run, enter the kernel from t's own stack and,
+  // when that completes t's wait and wakes nobody else, resume t there
+  // without switching (true); otherwise t suspends as usual (false).
+  bool wait_inline(task& t) noexcept;
   void finish_task(task& t) noexcept;
   void complete_task(task& t) noexcept;
   void drain_remote() noexcept;
@@ -293,6 +298,15 @@ class executor {
   const bool track_task_time_;           // executor_options::track_task_time
   std::uint8_t untracked_slices_ = 0;    // slices since the last clock read, untracked
   tsc::ticks spin_ticks_ = 0;
+  // slice_start_: when the running task's current slice began (run_task(),
+  // or the end of an inline wait). inline_budget_: how many more resumes
+  // run() still allows while the current task runs (wait_inline() spends
+  // them); inline_resumes_: how many it spent.
+  // entered_inline_: an inline wait entered the kernel in this slice.
+  tsc::ticks slice_start_ = 0;
+  std::size_t inline_budget_ = 0;
+  std::size_t inline_resumes_ = 0;
+  bool entered_inline_ = false;
   intrusive_list<task, &task::run_node_> slot_waiters_[priority_count];
   // The counters the hot path bumps lead executor_stats: one more line.
   alignas(64) executor_stats stats_{};

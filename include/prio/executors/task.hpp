@@ -167,9 +167,10 @@ class task {
   // A plain I/O wait of a running stackful task needs only the state;
   // begin_wait_stackful() checks and registers every other wait.
   result<void> wait_stackful(task_state s, tsc::ticks deadline) noexcept {
-    if (plain_io_wait(s, deadline) && stack_switcher_ && state() == task_state::running) [[likely]]
+    if (plain_io_wait(s, deadline) && stack_switcher_ && state() == task_state::running) [[likely]] {
       state_.store(s, std::memory_order_relaxed);
-    else if (const wait_refusal w = begin_wait_stackful(s, deadline); w != wait_refusal::none)
+      if (wait_inline()) return end_wait();
+    } else if (const wait_refusal w = begin_wait_stackful(s, deadline); w != wait_refusal::none)
       return refused(w);
     if (auto r = ctx_->suspend(); !r) [[unlikely]]
       return r;
@@ -203,6 +204,7 @@ class task {
   wait_refusal begin_wait_stackful(task_state s, tsc::ticks deadline) noexcept;
   static result<void> refused(wait_refusal w) noexcept;
   void register_wait(task_state s, tsc::ticks deadline) noexcept;  // ex_->start_wait()
+  bool wait_inline() noexcept;  // ex_->wait_inline(*this)
   // plain_io_wait(): a wait for the task's own I/O, with no deadline, in a
   // task nobody cancelled. executor::start_wait() would only store the
   // state for it, so the suspension points do that themselves.
