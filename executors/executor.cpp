@@ -297,6 +297,7 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
   executor* const outer = tl_executor;
   tl_executor = this;
   cq_unseen_ = ring_ != nullptr;  // an enter through ring() since the last run()
+  entered_inline_ = false;
   const tsc::ticks start = now_ = clock();
   const tsc::ticks deadline =
       timeout == forever ? UINT64_MAX
@@ -314,12 +315,8 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
     if (task* t = pop_runnable()) {
       inline_budget_ = max_items - done - 1;
       run_task(*t);
-      done += inline_resumes_;
-      inline_budget_ = inline_resumes_ = 0;
-      // An inline wait that entered and then suspended after all already
-      // submitted and collected: no second enter for the same work.
-      need_enter = ring_ != nullptr && (!entered_inline_ || unsubmitted_ != 0);
-      entered_inline_ = false;
+      done = max_items - 1 - inline_budget_;  // + the resumes wait_inline() made
+      need_enter = ring_ != nullptr;
       if (++done >= max_items) break;
       if (need_enter && now_ - last_enter_ >= submit_interval_ && (unsubmitted_ != 0 || in_flight_ != 0))
         submit_nonblocking(now_);  // busy CPU: I/O still moves
@@ -328,7 +325,9 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
     // Enter the kernel only for work of ours there: SQEs to submit or
     // operations whose (deferred) completions may be waiting. The eventfd
     // wake read needs no polling: it completes only while we sleep.
-    if (need_enter && (unsubmitted_ != 0 || in_flight_ != 0)) {
+    // (An inline wait that entered and then suspended after all has
+    // submitted and collected already: no second enter for the same work.)
+    if (need_enter && (unsubmitted_ != 0 || (in_flight_ != 0 && !entered_inline_))) {
       const bool wait_next = done == 0 && spin_ticks_ == 0 && now_ < deadline &&
                              !wake_requested_.load(std::memory_order_relaxed);
       if (!wait_next) {

@@ -231,8 +231,8 @@ void executor::handle_cqe(std::uint64_t user_data, std::int32_t res, std::uint32
 // with no on_cqe handler: any other CQE is left to run()'s loop, so no
 // other task's completion, callback or handler ever runs on t's stack.
 bool executor::wait_inline(task& t) noexcept {
-  if (inline_budget_ == 0 || unsubmitted_ == 0 || slot_waiting_ != 0) return false;
-  if (!runnable_[0].empty() || !runnable_[1].empty() || !runnable_[2].empty()) return false;
+  // (task::wait_inline() checked the run queues and the budget.)
+  if (unsubmitted_ == 0 || slot_waiting_ != 0) return false;
   if (!timers_.empty() || remote_.visibly_nonempty() || wake_requested_.load(std::memory_order_relaxed)) return false;
   const tsc::ticks t1 = clock();  // t's slice ends here
   if (track_task_time_) {
@@ -254,7 +254,6 @@ bool executor::wait_inline(task& t) noexcept {
   if (t.state() != task_state::runnable) return false;  // not the completion its wait is for
   runnable_[index(t.cpu_)].remove(t);
   --inline_budget_;
-  ++inline_resumes_;
   t.times_.resumed = now_;
   ++t.times_.resumptions;
   ++stats_.resumed;
@@ -391,6 +390,7 @@ void executor::entered(std::size_t sqes, bool submitted) noexcept {
   }
   ++stats_.enters;
   cq_unseen_ = true;
+  entered_inline_ = false;  // wait_inline() sets it again after its own
 }
 
 void executor::drain_ring_for_shutdown() noexcept {

@@ -163,7 +163,6 @@ result<void> task::refused(wait_refusal w) noexcept {
 }
 
 void task::register_wait(task_state s, tsc::ticks deadline) noexcept { ex_->start_wait(*this, s, deadline); }
-bool task::wait_inline() noexcept { return ex_->wait_inline(*this); }
 
 result<void> task::yield() noexcept { return wait_stackful(task_state::runnable, 0); }
 
@@ -220,9 +219,9 @@ bool task::io_awaiter::await_ready() noexcept {
   return false;
 }
 
-void task::io_awaiter::await_suspend(std::coroutine_handle<> h) noexcept {
+bool task::io_awaiter::await_suspend(std::coroutine_handle<> h) noexcept {
   t_.waiting_any_io_ = true;
-  t_.begin_wait(task_state::suspended_io, deadline_, h);
+  return t_.begin_wait(task_state::suspended_io, deadline_, h);
 }
 
 result<io_status*> task::io_awaiter::await_resume() noexcept {

@@ -203,7 +203,93 @@ TEST_P(InlineWait, AnIncompleteWaitCostsNoSecondEnter) {
   EXPECT_EQ(*t->outcome(), 5);
 }
 
+// After an inline wait entered and suspended, a polling run() (timeout 0)
+// must still enter to collect what completed since.
+TEST_P(InlineWait, PollingRunStillCollects) {
+  test_pipe p;
+  ASSERT_TRUE(p.ok());
+  auto ex = make_executor();
+  auto t = make_task(GetParam());
+  const int fd = p.read_end();
+  t->set_body([fd](task& self) -> result<std::int64_t> {
+    char c;
+    auto n = perform(self, [&](io_uring_sqe* sqe) { io_uring_prep_read(sqe, fd, &c, 1, 0); });
+    if (!n) return failure(n.error());
+    return std::int64_t{*n};
+  });
+  ASSERT_TRUE(ex->attach(*t));
+  auto r = ex->run(SIZE_MAX, 0s);  // the read is submitted inline and not complete
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(*r, 1u);
+  ASSERT_EQ(::write(p.write_end(), "x", 1), 1);
+  // The pipe read completes at once in the kernel; each poll enters to look.
+  for (int i = 0; i < 1000 && t->state() != task_state::completed; ++i) (void)ex->run(SIZE_MAX, 0s);
+  ASSERT_EQ(t->state(), task_state::completed);
+  ASSERT_TRUE(t->outcome()) << t->outcome().error().message();
+  EXPECT_EQ(*t->outcome(), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stackful, InlineWait, ::testing::ValuesIn(stackful), kind_name);
+
+// Coroutine bodies go on inline the same way (await_suspend returns false):
+// the same counts, and the NOP results are theirs.
+TEST(InlineWaitCoroutine, RunCountsEveryResumeAndStopsAtMaxItems) {
+  auto ex = make_executor();
+  auto t = make_task(switcher_kind::coroutine);
+  t->set_body([](task& self) -> co<result<std::int64_t>> {
+    std::int64_t ok = 0;
+    for (int i = 0; i < 10; ++i) {
+      auto r = co_await async_nop(self);
+      if (!r) co_return failure(r.error());
+      ok += *r == 0;
+    }
+    co_return ok;
+  });
+  ASSERT_TRUE(ex->attach(*t));
+  auto r = ex->run(3, 0s);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(*r, 3u);
+  EXPECT_EQ(t->times().resumptions, 2u);
+  std::size_t items = *r;
+  while (t->state() != task_state::completed) {
+    auto more = ex->run(SIZE_MAX, 10s);
+    ASSERT_TRUE(more) << more.error().message();
+    items += *more;
+  }
+  EXPECT_EQ(items, 11u);
+  EXPECT_EQ(t->times().resumptions, 10u);
+  EXPECT_EQ(ex->stats().resumed, 10u);
+  ASSERT_TRUE(t->outcome());
+  EXPECT_EQ(*t->outcome(), 10);
+}
+
+// Many in flight from a coroutine: each completion is handed out once, in
+// order, whether it came inline or through the run loop.
+TEST(InlineWaitCoroutine, CompletedIoIsHandedOutOnce) {
+  auto ex = make_executor();
+  auto t = make_task(switcher_kind::coroutine);
+  t->set_body([](task& self) -> co<result<std::int64_t>> {
+    io_status st[2];
+    std::int64_t reaped = 0;
+    for (int round = 0; round < 50; ++round) {
+      for (auto& s : st) {
+        auto r = co_await async_initiate_nop(self, s);
+        if (!r) co_return failure(r.error());
+      }
+      for (int k = 0; k < 2; ++k) {
+        auto d = co_await self.async_completed_io();
+        if (!d) co_return failure(d.error());
+        if (*d != &st[0] && *d != &st[1]) co_return std::int64_t{-1};
+        ++reaped;
+      }
+    }
+    co_return reaped;
+  });
+  ASSERT_TRUE(ex->attach(*t));
+  drive(*ex, [&] { return t->state() == task_state::completed; });
+  ASSERT_TRUE(t->outcome()) << t->outcome().error().message();
+  EXPECT_EQ(*t->outcome(), 100);
+}
 
 }  // namespace
 }  // namespace prio::test

@@ -300,12 +300,11 @@ class executor {
   tsc::ticks spin_ticks_ = 0;
   // slice_start_: when the running task's current slice began (run_task(),
   // or the end of an inline wait). inline_budget_: how many more resumes
-  // run() still allows while the current task runs (wait_inline() spends
-  // them); inline_resumes_: how many it spent.
-  // entered_inline_: an inline wait entered the kernel in this slice.
+  // run() allows while the current task runs (wait_inline() spends them).
+  // entered_inline_: an inline wait entered the kernel since run()'s last
+  // enter of its own (cleared by entered() and at each run()).
   tsc::ticks slice_start_ = 0;
   std::size_t inline_budget_ = 0;
-  std::size_t inline_resumes_ = 0;
   bool entered_inline_ = false;
   intrusive_list<task, &task::run_node_> slot_waiters_[priority_count];
   // The counters the hot path bumps lead executor_stats: one more line.

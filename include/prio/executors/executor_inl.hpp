@@ -32,6 +32,14 @@ inline io_uring_sqe* executor::acquire_sqes(priority p, unsigned n) noexcept {
   return &sqes_[tail & sq.ring_mask];
 }
 
+inline bool task::wait_inline() noexcept {
+  executor& ex = *ex_;
+  // Normal first: the level most tasks run at.
+  if (!ex.runnable_[1].empty() || !ex.runnable_[0].empty() || !ex.runnable_[2].empty() || ex.inline_budget_ == 0)
+    return false;
+  return ex.wait_inline(*this);
+}
+
 inline void executor::make_runnable(task& t) noexcept { runnable_[index(t.cpu_)].push_back(t); }
 
 // wake_task(): the waiting task t becomes runnable; its wait returns

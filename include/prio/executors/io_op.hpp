@@ -112,9 +112,9 @@ class wait_io_awaiter {
     refused_ = !detail::awaitable_by(t_, st_);
     return refused_;
   }
-  void await_suspend(std::coroutine_handle<> h) noexcept {
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
     t_.set_awaited_io(&st_);
-    t_.begin_wait(task_state::suspended_io, 0, h);
+    return t_.begin_wait(task_state::suspended_io, 0, h);
   }
   result<void> await_resume() noexcept {
     if (refused_) return failure(errno_error(EINVAL));
@@ -147,8 +147,8 @@ class initiate_awaiter {
     adm_ = ex->try_initiate(t_, st_, prep_, timeout_);
     return !adm_ || *adm_ == executor::admission::submitted;
   }
-  void await_suspend(std::coroutine_handle<> h) noexcept {
-    t_.begin_wait(task_state::suspended_slot, 0, h);
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
+    return t_.begin_wait(task_state::suspended_slot, 0, h);
   }
   result<void> await_resume() noexcept {
     if (!adm_) return failure(adm_.error());
@@ -189,10 +189,10 @@ class perform_awaiter {
     if (!adm_) t_.set_awaited_io(nullptr);
     return !adm_;
   }
-  void await_suspend(std::coroutine_handle<> h) noexcept {
-    t_.begin_wait(*adm_ == executor::admission::queued ? task_state::suspended_slot
-                                                       : task_state::suspended_io,
-                  0, h);
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
+    return t_.begin_wait(*adm_ == executor::admission::queued ? task_state::suspended_slot
+                                                              : task_state::suspended_io,
+                         0, h);
   }
   result<std::int32_t> await_resume() noexcept {
     if (!adm_) return failure(adm_.error());

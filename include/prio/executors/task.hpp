@@ -177,14 +177,17 @@ class task {
     return end_wait();
   }
   // For coroutine awaitables: prepare the wait after the handle was stored
-  // (a plain I/O wait needs only the state).
-  void begin_wait(task_state s, tsc::ticks deadline, std::coroutine_handle<> h) noexcept {
+  // (a plain I/O wait needs only the state). Returns whether the coroutine
+  // suspends (await_suspend's bool): false when a plain I/O wait was
+  // completed inline (executor::wait_inline) and the task goes on.
+  bool begin_wait(task_state s, tsc::ticks deadline, std::coroutine_handle<> h) noexcept {
     static_cast<coro_context&>(*ctx_).set_current(h);
     if (plain_io_wait(s, deadline)) [[likely]] {
       state_.store(s, std::memory_order_relaxed);
-      return;
+      return !wait_inline();
     }
     register_wait(s, deadline);
+    return true;
   }
   result<void> end_wait() noexcept { return std::exchange(wake_status_, {}); }
   // set_awaited_io(): the operation an await-one wait is for (nullptr: none).
@@ -204,7 +207,11 @@ class task {
   wait_refusal begin_wait_stackful(task_state s, tsc::ticks deadline) noexcept;
   static result<void> refused(wait_refusal w) noexcept;
   void register_wait(task_state s, tsc::ticks deadline) noexcept;  // ex_->start_wait()
-  bool wait_inline() noexcept;  // ex_->wait_inline(*this)
+  // wait_inline(): executor::wait_inline(*this) when nothing else is
+  // runnable (an inline check first: with other tasks queued, the common
+  // case under load, it costs a few loads of lines the loop keeps hot).
+  // Defined in executor_inl.hpp.
+  inline bool wait_inline() noexcept;
   // plain_io_wait(): a wait for the task's own I/O, with no deadline, in a
   // task nobody cancelled. executor::start_wait() would only store the
   // state for it, so the suspension points do that themselves.
@@ -313,7 +320,7 @@ class task::awaiter {
  public:
   awaiter(task& t, task_state s, tsc::ticks deadline) noexcept : t_(t), s_(s), deadline_(deadline) {}
   bool await_ready() const noexcept { return t_.cancel_requested_; }
-  void await_suspend(std::coroutine_handle<> h) noexcept { t_.begin_wait(s_, deadline_, h); }
+  bool await_suspend(std::coroutine_handle<> h) noexcept { return t_.begin_wait(s_, deadline_, h); }
   result<void> await_resume() noexcept {
     if (t_.cancel_requested_ && t_.wake_status_) return failure(errno_error(ECANCELED));
     return t_.end_wait();
@@ -330,7 +337,7 @@ class task::io_awaiter {
  public:
   io_awaiter(task& t, tsc::ticks deadline) noexcept : t_(t), deadline_(deadline) {}
   bool await_ready() noexcept;
-  void await_suspend(std::coroutine_handle<> h) noexcept;
+  bool await_suspend(std::coroutine_handle<> h) noexcept;
   result<io_status*> await_resume() noexcept;
 
  private:
