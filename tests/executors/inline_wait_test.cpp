@@ -26,6 +26,19 @@ void nop_body(task& t, int n) {
   });
 }
 
+// t's body reads n single bytes from fd, one perform() each; returns n.
+void pipe_reads_body(task& t, int fd, int n) {
+  t.set_body([fd, n](task& self) -> result<std::int64_t> {
+    char c;
+    for (int i = 0; i < n; ++i) {
+      auto got = perform(self, [&](io_uring_sqe* sqe) { io_uring_prep_read(sqe, fd, &c, 1, 0); });
+      if (!got) return failure(got.error());
+      if (*got != 1) return std::int64_t{-1};
+    }
+    return std::int64_t{n};
+  });
+}
+
 TEST_P(InlineWait, RunCountsEveryResumeAndStopsAtMaxItems) {
   auto ex = make_executor();
   auto t = make_task(GetParam());
@@ -177,16 +190,7 @@ TEST_P(InlineWait, AnIncompleteWaitCostsNoSecondEnter) {
   ASSERT_TRUE(p.ok());
   auto ex = make_executor();
   auto t = make_task(GetParam());
-  const int fd = p.read_end();
-  t->set_body([fd](task& self) -> result<std::int64_t> {
-    char c;
-    for (int i = 0; i < 5; ++i) {
-      auto n = perform(self, [&](io_uring_sqe* sqe) { io_uring_prep_read(sqe, fd, &c, 1, 0); });
-      if (!n) return failure(n.error());
-      if (*n != 1) return std::int64_t{-1};
-    }
-    return std::int64_t{5};
-  });
+  pipe_reads_body(*t, p.read_end(), 5);
   ASSERT_TRUE(ex->attach(*t));
   auto r = ex->run(SIZE_MAX, 0s);  // launch: the first read is submitted
   ASSERT_TRUE(r) << r.error().message();
@@ -210,13 +214,7 @@ TEST_P(InlineWait, PollingRunStillCollects) {
   ASSERT_TRUE(p.ok());
   auto ex = make_executor();
   auto t = make_task(GetParam());
-  const int fd = p.read_end();
-  t->set_body([fd](task& self) -> result<std::int64_t> {
-    char c;
-    auto n = perform(self, [&](io_uring_sqe* sqe) { io_uring_prep_read(sqe, fd, &c, 1, 0); });
-    if (!n) return failure(n.error());
-    return std::int64_t{*n};
-  });
+  pipe_reads_body(*t, p.read_end(), 1);
   ASSERT_TRUE(ex->attach(*t));
   auto r = ex->run(SIZE_MAX, 0s);  // the read is submitted inline and not complete
   ASSERT_TRUE(r) << r.error().message();
