@@ -226,15 +226,16 @@ void executor::handle_cqe(std::uint64_t user_data, std::int32_t res, std::uint32
 // wait_inline(): the caller, t, stored its plain I/O wait state. Going on
 // without a switch must change nothing anyone can see but the time saved:
 // so only while t is the only task that could run (nothing runnable, no
-// timers, no slot waiters, no attach or wake() pending), within run()'s
+// timer due, no slot waiters, no attach or wake() pending), within run()'s
 // max_items, and only when the enter's CQ holds exactly one CQE, t's own,
 // with no on_cqe handler: any other CQE is left to run()'s loop, so no
 // other task's completion, callback or handler ever runs on t's stack.
 bool executor::wait_inline(task& t) noexcept {
   // (task::wait_inline() checked the run queues and the budget.)
   if (unsubmitted_ == 0 || slot_waiting_ != 0) return false;
-  if (!timers_.empty() || remote_.visibly_nonempty() || wake_requested_.load(std::memory_order_relaxed)) return false;
+  if (remote_.visibly_nonempty() || wake_requested_.load(std::memory_order_relaxed)) return false;
   const tsc::ticks t1 = clock();  // t's slice ends here
+  if (!timers_.empty() && timers_.top_key() <= t1) return false;  // a deadline is due: the loop fires it
   if (track_task_time_) {
     t.times_.executed += t1 - slice_start_;
     stats_.in_tasks += t1 - slice_start_;
@@ -252,6 +253,9 @@ bool executor::wait_inline(task& t) noexcept {
   cq_unseen_ = cq_always_;
   reap_ready_cqes();
   if (t.state() != task_state::runnable) return false;  // not the completion its wait is for
+  // A deadline that passed during the enter: the loop fires it and picks by
+  // priority (t waits in its run queue).
+  if (!timers_.empty() && timers_.top_key() <= now_) return false;
   runnable_[index(t.cpu_)].remove(t);
   --inline_budget_;
   t.times_.resumed = now_;
