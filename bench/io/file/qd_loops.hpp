@@ -229,6 +229,11 @@ inline void raw_qd_loop(benchmark::State& state, const std::string& path, file_o
   state.SetItemsProcessed(state.iterations());
 }
 
+// quantile() is the q-quantile (0..1, nearest rank) of sorted, non-empty v.
+inline double quantile(const std::vector<double>& v, double q) {
+  return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
+}
+
 // paired_qd_loop(): the comparison that holds on a noisy shared host,
 // where a neighbour's load moves either side's time by more than the gap
 // measured. One benchmark iteration is one pair of chunks, prio's and the
@@ -300,10 +305,9 @@ inline void paired_qd_loop(benchmark::State& state, const std::string& path, con
   if (mine.empty()) return;
   if (ratios) ratios->insert(ratios->end(), mine.begin(), mine.end());
   std::sort(mine.begin(), mine.end());
-  auto at = [&](double q) { return mine[static_cast<std::size_t>(q * static_cast<double>(mine.size() - 1) + 0.5)]; };
-  state.counters["ratio"] = at(0.5);
-  state.counters["ratio_p25"] = at(0.25);
-  state.counters["ratio_p75"] = at(0.75);
+  state.counters["ratio"] = quantile(mine, 0.5);
+  state.counters["ratio_p25"] = quantile(mine, 0.25);
+  state.counters["ratio_p75"] = quantile(mine, 0.75);
   state.counters["prio_iops"] = prio_ops / prio_s;
   state.counters["raw_iops"] = raw_ops / raw_s;
 }

@@ -101,7 +101,7 @@ void print_paired() {
   for (auto& [setting, v] : g_paired) {
     if (v.empty()) continue;
     std::sort(v.begin(), v.end());
-    auto at = [&](double q) { return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5)]; };
+    auto at = [&](double q) { return prio::bench::quantile(v, q); };
     std::printf("%-28s %7.3f %7.3f %7.3f %8s%s  (%zu pairs)\n", setting.c_str(), at(0.25), at(0.5), at(0.75),
                 ">= 0.95", at(0.5) < 0.95 ? "  MISSED" : "", v.size());
   }
