@@ -167,34 +167,59 @@ unsigned executor::reap_ready_cqes() noexcept {
   return n;
 }
 
-// io_finished(): st has all its CQEs. Inline into the CQE loop for a task
-// waiting on its I/O (for exactly st, or for any); io_finished_other() is a
-// task that is draining after its body ended, or not waiting on I/O.
-inline void executor::io_finished(io_status& st) noexcept {
+// settle_io(): st has all its CQEs: it is completed and off the in-flight
+// counts; the answer says what that means for its owner's wait. Inline into
+// the CQE loop (io_finished()) and into an inline wait's own completion.
+enum class executor::io_wake : std::uint8_t {
+  none,       // the owner waits on (or for) something else
+  ok,         // the owner's I/O wait ends: st (perform(), wait_io()) or any
+  cancelled,  // a cancelled wait for any I/O whose last CQE is in
+  other,      // the owner is not in an I/O wait: io_finished_other()
+};
+
+inline executor::io_wake executor::settle_io(io_status& st) noexcept {
   task& t = *st.owner;
   st.state = io_state::completed;
   st.completed = now_;
   --in_flight_;
   --in_flight_prio_[index(st.io_prio)];
   if (st.node.linked()) t.in_flight_.remove(st);
-  if (t.state() == task_state::suspended_io) [[likely]] {
-    if (t.awaited_io_ == &st) {  // perform() / wait_io()
-      if (!st.reap_on_wake) t.completed_.push_back(st);
-      wake_task(t, success());
-      return;
-    }
-    t.completed_.push_back(st);
-    if (t.waiting_any_io_ && t.awaited_io_ == nullptr) {  // suspend_until_completed_io()
-      // A cancelled wait resumes only once every CQE of the task is in.
-      if (!t.cancel_requested_)
-        wake_task(t, success());
-      else if (t.in_flight_.empty() && t.pending_cancels_ == 0)
-        wake_task(t, failure(errno_error(ECANCELED)));
-    }
-    return;
+  if (t.state() != task_state::suspended_io) [[unlikely]]
+    return io_wake::other;
+  if (t.awaited_io_ == &st) {  // perform() / wait_io()
+    if (!st.reap_on_wake) t.completed_.push_back(st);
+    return io_wake::ok;
   }
-  io_finished_other(t, st);
+  t.completed_.push_back(st);
+  if (t.waiting_any_io_ && t.awaited_io_ == nullptr) {  // suspend_until_completed_io()
+    // A cancelled wait resumes only once every CQE of the task is in.
+    if (!t.cancel_requested_) return io_wake::ok;
+    if (t.in_flight_.empty() && t.pending_cancels_ == 0) return io_wake::cancelled;
+  }
+  return io_wake::none;
 }
+
+// io_finished(): st has all its CQEs; its owner's wait ends if it was for
+// st (or for any I/O). settled() acts on settle_io()'s answer:
+// io_finished_other() is a task that is draining after its body ended, or
+// not waiting on I/O.
+inline void executor::settled(io_status& st, io_wake w) noexcept {
+  switch (w) {
+    case io_wake::ok:
+      wake_task(*st.owner, success());
+      return;
+    case io_wake::cancelled:
+      wake_task(*st.owner, failure(errno_error(ECANCELED)));
+      return;
+    case io_wake::other:
+      io_finished_other(*st.owner, st);
+      return;
+    case io_wake::none:
+      return;
+  }
+}
+
+inline void executor::io_finished(io_status& st) noexcept { settled(st, settle_io(st)); }
 
 void executor::handle_cqe(std::uint64_t user_data, std::int32_t res, std::uint32_t flags) noexcept {
   const auto t = static_cast<tag>(user_data & tag_mask);
@@ -248,15 +273,29 @@ bool executor::wait_inline(task& t) noexcept {
   const unsigned head = *cq.khead;
   if (io_uring_smp_load_acquire(cq.ktail) - head != 1) return false;
   const io_uring_cqe& c = cqes_[head & cq_mask_];
-  const auto* st = reinterpret_cast<const io_status*>(c.user_data);
+  auto* st = reinterpret_cast<io_status*>(c.user_data);
   if ((c.user_data & tag_mask) != tag_op || st->owner != &t || st->on_cqe || st->pending != 1) return false;
+  // The one CQE is t's: handled here as handle_cqe() and io_finished()
+  // would, without the run queue's push and pop. (slot_waiting_ was 0
+  // before the enter and nothing ran since: no slots to grant.)
   cq_unseen_ = cq_always_;
-  reap_ready_cqes();
-  if (t.state() != task_state::runnable) return false;  // not the completion its wait is for
+  st->res = c.res;
+  st->cqe_flags = c.flags;
+  st->pending = 0;
+  io_uring_smp_store_release(cq.khead, head + 1);
+  ++stats_.reaped_cqes;
+  if (const io_wake w = settle_io(*st); w != io_wake::ok) {  // not the completion its wait is for
+    settled(*st, w);
+    return false;
+  }
   // A deadline that passed during the enter: the loop fires it and picks by
-  // priority (t waits in its run queue).
-  if (!timers_.empty() && timers_.top_key() <= now_) return false;
-  runnable_[index(t.cpu_)].remove(t);
+  // priority (t waits in its run queue). (t's own wait has no deadline:
+  // task::plain_io_wait().)
+  if (!timers_.empty() && timers_.top_key() <= now_) {
+    wake_task(t, success());
+    return false;
+  }
+  t.wake_status_ = success();
   --inline_budget_;
   t.times_.resumed = now_;
   ++t.times_.resumptions;

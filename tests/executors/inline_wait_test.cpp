@@ -59,6 +59,7 @@ TEST_P(InlineWait, RunCountsEveryResumeAndStopsAtMaxItems) {
   EXPECT_EQ(items, 11u);  // 1 launch + 10 resumes, each counted once
   EXPECT_EQ(t->times().resumptions, 10u);
   EXPECT_EQ(ex->stats().resumed, 10u);
+  EXPECT_EQ(ex->stats().reaped_cqes, 10u);  // inline or not, each CQE counted once
   ASSERT_TRUE(t->outcome());
   EXPECT_EQ(*t->outcome(), 10);
 }

@@ -222,6 +222,9 @@ class executor {
   unsigned reap_cqes() noexcept;
   unsigned reap_ready_cqes() noexcept;
   void handle_cqe(std::uint64_t user_data, std::int32_t res, std::uint32_t flags) noexcept;
+  enum class io_wake : std::uint8_t;
+  io_wake settle_io(io_status& st) noexcept;
+  void settled(io_status& st, io_wake w) noexcept;
   void io_finished(io_status& st) noexcept;
   void io_finished_other(task& t, io_status& st) noexcept;
   void cancel_all_io(task& t) noexcept;
