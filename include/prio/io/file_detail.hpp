@@ -72,9 +72,10 @@ class io_wait_awaiter {
   bool await_ready() const noexcept {
     return st_ == nullptr || t_.cancel_requested() || st_->done();
   }
-  void await_suspend(std::coroutine_handle<> h) noexcept {
+  // (false: the wait ended inline, executor::wait_inline; the body goes on.)
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
     suspended_ = true;
-    wait_io_awaiter(t_, *st_).await_suspend(h);
+    return wait_io_awaiter(t_, *st_).await_suspend(h);
   }
   result<void> await_resume() noexcept {
     if (st_ == nullptr) return success();

@@ -111,5 +111,58 @@ TEST(WriteOrder, CoroutineTasksOnAnEightEntryRing) { writes_land_in_order(switch
 TEST(WriteOrder, StackfulTasksWhileTheKernelReorders) { writes_land_in_order(switcher_kind::asm_switch, 2); }
 TEST(WriteOrder, CoroutineTasksWhileTheKernelReorders) { writes_land_in_order(switcher_kind::coroutine, 2); }
 
+// A task alone on its executor initiates a second write to the same bytes
+// while its first is in flight: the second waits for the first with no
+// other task to run meanwhile (nor to hand the thread to), both complete,
+// and the file holds the second write's bytes.
+TEST(WriteOrder, ALoneTasksSecondWriteWaitsForItsFirst) {
+  for (switcher_kind kind : {switcher_kind::asm_switch, switcher_kind::coroutine}) {
+    scratch_dir dir;
+    auto ex = make_executor();
+    ASSERT_TRUE(ex);
+    auto t = make_task(kind);
+    const std::string first(4096, 'a'), second(4096, 'b');
+    if (kind == switcher_kind::coroutine) {
+      t->set_body([&](task& self) -> co<result<std::int64_t>> {
+        auto f = co_await async_open_file(self, dir.fd(), "lone", rw_create);
+        if (!f) co_return failure(f.error());
+        io_status a, b;
+        for (auto [st, buf] : {std::pair{&a, &first}, std::pair{&b, &second}}) {
+          auto r = co_await async_initiate_write(self, *st, *f, buf->data(), buf->size(), 0);
+          if (!r) co_return failure(r.error());
+        }
+        for (int i = 0; i < 2; ++i) {
+          auto d = co_await self.async_completed_io();
+          if (!d) co_return failure(d.error());
+          if ((*d)->res != 4096) co_return std::int64_t{-1};
+        }
+        auto c = co_await async_close_file(self, *f);
+        if (!c) co_return failure(c.error());
+        co_return std::int64_t{2};
+      });
+    } else {
+      t->set_body([&](task& self) -> result<std::int64_t> {
+        auto f = open_file(self, dir.fd(), "lone", rw_create);
+        if (!f) return failure(f.error());
+        io_status a, b;
+        PRIO_TRY(initiate_write(self, a, *f, first.data(), first.size(), 0));
+        PRIO_TRY(initiate_write(self, b, *f, second.data(), second.size(), 0));
+        for (int i = 0; i < 2; ++i) {
+          auto d = self.suspend_until_completed_io();
+          if (!d) return failure(d.error());
+          if ((*d)->res != 4096) return std::int64_t{-1};
+        }
+        PRIO_TRY(close_file(self, *f));
+        return std::int64_t{2};
+      });
+    }
+    ASSERT_TRUE(ex->attach(*t));
+    drive(*ex, [&] { return t->state() == task_state::completed; });
+    ASSERT_TRUE(t->outcome()) << to_string(kind) << ": " << t->outcome().error().message();
+    EXPECT_EQ(*t->outcome(), 2) << to_string(kind);
+    EXPECT_EQ(read_whole(dir / "lone"), second) << to_string(kind);
+  }
+}
+
 }  // namespace
 }  // namespace prio::test
