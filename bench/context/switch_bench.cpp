@@ -4,8 +4,10 @@
 // coroutine resume for the coroutine switcher. main() prints the ratios.
 #include <benchmark/benchmark.h>
 
+#include "bench/common/paired.hpp"
 #include "bench/common/ratio_reporter.hpp"
 
+#include <algorithm>
 #include <coroutine>
 #include <cstdio>
 #include <memory>
@@ -156,6 +158,96 @@ void BM_prio_switch_coroutine_direct(benchmark::State& state) {
 }
 BENCHMARK(BM_prio_switch_coroutine_direct);
 
+// --- paired chunks ---------------------------------------------------------------
+// The same ratios, measured so they hold on a noisy host (paired.hpp): one
+// iteration is one pair of chunks, prio's round trips and the baseline's,
+// back to back; main() prints the median pair ratio with its quartiles.
+prio::bench::paired_rows g_paired;
+constexpr int pairs_per_run = 30;
+
+// paired_loop() records the pair ratios of `subject` against `baseline`
+// (each runs n round trips per call) as row `name`.
+template <class S, class B>
+void paired_loop(benchmark::State& state, const char* name, double target, S&& subject, B&& baseline) {
+  std::vector<double> ratios;
+  int pair = 0;
+  for (auto _ : state) ratios.push_back(prio::bench::paired_time_ratio(pair++, subject, baseline));
+  std::vector<double> sorted = ratios;
+  std::sort(sorted.begin(), sorted.end());
+  state.counters["ratio"] = prio::bench::quantile(sorted, 0.5);
+  g_paired.add(name, ratios, target, true);
+}
+
+void BM_paired_bare_coroutine(benchmark::State& state, bool direct) {
+  auto made = prio::make_context(switcher_kind::coroutine);
+  if (!made) {
+    state.SkipWithError("make_context failed");
+    return;
+  }
+  auto& c = static_cast<prio::coro_context&>(**made);
+  c.start(&coro_forever_entry, &c);
+  c.resume_inline();  // launch
+  bare_task t = bare_forever();
+  constexpr int n = 400000;  // ~2 ms of round trips
+  auto bare = [&] {
+    for (int i = 0; i < n; ++i) t.h.resume();
+  };
+  if (direct)
+    paired_loop(state, "coroutine (resume_inline) / bare", 2.0, [&] {
+      for (int i = 0; i < n; ++i) c.resume_inline();
+    }, bare);
+  else
+    paired_loop(state, "coroutine / bare coroutine", 2.0, [&] {
+      for (int i = 0; i < n; ++i) c.resume();
+    }, bare);
+  t.h.destroy();
+}
+BENCHMARK_CAPTURE(BM_paired_bare_coroutine, virtual, false)->Iterations(pairs_per_run);
+BENCHMARK_CAPTURE(BM_paired_bare_coroutine, direct, true)->Iterations(pairs_per_run);
+
+#if PRIO_BENCH_HAVE_BOOST_CONTEXT
+void BM_paired_boost(benchmark::State& state, switcher_kind kind, const char* name, double target) {
+  auto made = prio::make_context(kind);
+  if (!made) {
+    state.SkipWithError("make_context failed");
+    return;
+  }
+  context* c = made->get();
+  c->start(&stackful_forever, c);
+  c->resume();  // launch
+  constexpr std::size_t size = 256 * 1024;
+  std::unique_ptr<char[]> stack(new char[size]);
+  bctx::transfer_t bt = bctx::jump_fcontext(bctx::make_fcontext(stack.get() + size, size, &boost_forever), nullptr);
+  constexpr int n = 100000;  // ~2 ms of round trips
+  paired_loop(state, name, target, [&] {
+    for (int i = 0; i < n; ++i) c->resume();
+  }, [&] {
+    for (int i = 0; i < n; ++i) bt = bctx::jump_fcontext(bt.fctx, nullptr);
+  });
+}
+BENCHMARK_CAPTURE(BM_paired_boost, asm, switcher_kind::asm_switch, "asm / Boost.Context", 1.0)
+    ->Iterations(pairs_per_run);
+
+// The interface's share: Boost.Context behind prio's virtual resume() and
+// suspend() (boost_context above) against the same jump_fcontext loop.
+void BM_paired_boost_interface(benchmark::State& state) {
+  std::unique_ptr<context> c = std::make_unique<boost_context>();
+  c->start(nullptr, nullptr);
+  constexpr std::size_t size = 256 * 1024;
+  std::unique_ptr<char[]> stack(new char[size]);
+  bctx::transfer_t bt = bctx::jump_fcontext(bctx::make_fcontext(stack.get() + size, size, &boost_forever), nullptr);
+  constexpr int n = 100000;
+  paired_loop(state, "Boost via prio interface / Boost", 0, [&] {
+    for (int i = 0; i < n; ++i) c->resume();
+  }, [&] {
+    for (int i = 0; i < n; ++i) bt = bctx::jump_fcontext(bt.fctx, nullptr);
+  });
+}
+BENCHMARK(BM_paired_boost_interface)->Iterations(pairs_per_run);
+BENCHMARK_CAPTURE(BM_paired_boost, sjlj, switcher_kind::sjlj, "sjlj / Boost.Context", 3.0)
+    ->Iterations(pairs_per_run);
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -173,6 +265,7 @@ int main(int argc, char** argv) {
   });
   benchmark::RunSpecifiedBenchmarks(&reporter);
   reporter.print_ratios();
+  g_paired.print("time per round trip, prio / baseline");
   benchmark::Shutdown();
   return 0;
 }

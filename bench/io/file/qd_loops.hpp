@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/common/paired.hpp"
 #include "prio/io/file_rw.hpp"
 
 namespace prio::bench {
@@ -227,11 +228,6 @@ inline void raw_qd_loop(benchmark::State& state, const std::string& path, file_o
   raw.run([&] { return state.KeepRunning(); });
   if (!raw.error().empty()) state.SkipWithError(raw.error().c_str());
   state.SetItemsProcessed(state.iterations());
-}
-
-// quantile() is the q-quantile (0..1, nearest rank) of sorted, non-empty v.
-inline double quantile(const std::vector<double>& v, double q) {
-  return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
 }
 
 // paired_qd_loop(): the comparison that holds on a noisy shared host,

@@ -93,20 +93,6 @@ void print_iops(const prio::bench::ratio_reporter& rep) {
   }
 }
 
-// print_paired() prints each setting's median pair ratio and quartiles.
-void print_paired() {
-  if (g_paired.empty()) return;
-  std::printf("\n%-28s %7s %7s %7s %8s  (paired chunks, prio IOPS / liburing IOPS)\n", "setting", "p25",
-              "median", "p75", "target");
-  for (auto& [setting, v] : g_paired) {
-    if (v.empty()) continue;
-    std::sort(v.begin(), v.end());
-    auto at = [&](double q) { return prio::bench::quantile(v, q); };
-    std::printf("%-28s %7.3f %7.3f %7.3f %8s%s  (%zu pairs)\n", setting.c_str(), at(0.25), at(0.5), at(0.75),
-                ">= 0.95", at(0.5) < 0.95 ? "  MISSED" : "", v.size());
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -115,7 +101,9 @@ int main(int argc, char** argv) {
   prio::bench::ratio_reporter rep({});
   benchmark::RunSpecifiedBenchmarks(&rep);
   print_iops(rep);
-  print_paired();
+  prio::bench::paired_rows rows;
+  for (const auto& [setting, v] : g_paired) rows.add(setting, v, 0.95, false);
+  rows.print("prio IOPS / liburing IOPS");
   benchmark::Shutdown();
   return 0;
 }
