@@ -426,16 +426,6 @@ int executor::enter(tsc::ticks t0, unsigned wait_nr) noexcept {
   return r;
 }
 
-void executor::entered(std::size_t sqes, bool submitted) noexcept {
-  if (submitted) {
-    stats_.submitted_sqes += sqes;
-    unsubmitted_ = 0;
-  }
-  ++stats_.enters;
-  cq_unseen_ = true;
-  entered_inline_ = false;  // wait_inline() sets it again after its own
-}
-
 void executor::drain_ring_for_shutdown() noexcept {
   if (!ring_) return;
   // Everything still in the kernel is cancelled and its CQEs collected, so no

@@ -104,8 +104,8 @@ co<result<std::size_t>> async_run(task& t, file& f, result<prep_rw> p) noexcept 
 // next write to f waits for it.
 [[gnu::always_inline]] inline result<void> start(task& t, io_status& st, file& f, const result<prep_rw>& p) noexcept {
   if (!p) return failure(p.error());
+  if (!is_write(*p)) return initiate_inline(t, st, *p);  // (its admission refuses a busy st: EBUSY)
   if (st.state == io_state::in_flight || st.state == io_state::waiting_slot) return failure(errno_error(EBUSY));
-  if (!is_write(*p)) return initiate_inline(t, st, *p);
   PRIO_TRY(detail::wait_for_io(t, f.order().in_flight(t)));
   f.order().track(t, st);
   auto r = initiate(t, st, *p);

@@ -72,6 +72,17 @@ inline void executor::commit(task& t, io_status& st, io_uring_sqe* sqe,
   ++in_flight_prio_[index(t.io_)];
 }
 
+// entered(): after every io_uring_enter (inline: the hot enter's tail).
+inline void executor::entered(std::size_t sqes, bool submitted) noexcept {
+  if (submitted) {
+    stats_.submitted_sqes += sqes;
+    unsubmitted_ = 0;
+  }
+  ++stats_.enters;
+  cq_unseen_ = true;
+  entered_inline_ = false;  // wait_inline() sets it again after its own
+}
+
 inline unsigned executor::reap_cqes() noexcept {
   if (io_uring_cq_ready(ring_.get()) == 0) return 0;
   return reap_ready_cqes();
