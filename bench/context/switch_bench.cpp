@@ -40,13 +40,25 @@ void coro_forever_entry(void*) { prio::coro_context::current()->set_root(coro_fo
 
 void empty_body(void*) {}
 
-void BM_prio_switch(benchmark::State& state, switcher_kind kind) {
+// launched() is a context of `kind` whose body suspends forever, launched:
+// from here every resume() is one round trip (none: not launched, it
+// cannot suspend). nullptr, with the benchmark skipped, if none was made.
+std::unique_ptr<context> launched(benchmark::State& state, switcher_kind kind) {
   auto made = prio::make_context(kind);
   if (!made) {
     state.SkipWithError("make_context failed");
-    return;
+    return nullptr;
   }
-  context* c = made->get();
+  std::unique_ptr<context> c = std::move(*made);
+  if (kind == switcher_kind::none) return c;
+  c->start(kind == switcher_kind::coroutine ? &coro_forever_entry : &stackful_forever, c.get());
+  c->resume();
+  return c;
+}
+
+void BM_prio_switch(benchmark::State& state, switcher_kind kind) {
+  auto c = launched(state, kind);
+  if (!c) return;
   if (kind == switcher_kind::none) {
     // none cannot suspend: a round trip is start() + resume() of an empty body.
     for (auto _ : state) {
@@ -55,8 +67,6 @@ void BM_prio_switch(benchmark::State& state, switcher_kind kind) {
     }
     return;
   }
-  c->start(kind == switcher_kind::coroutine ? &coro_forever_entry : &stackful_forever, c);
-  c->resume();  // launch; from here every resume() is one round trip
   for (auto _ : state) c->resume();
 }
 
@@ -69,12 +79,18 @@ void boost_forever(bctx::transfer_t t) {
   for (;;) t = bctx::jump_fcontext(t.fctx, nullptr);
 }
 
+// boost_loop: a Boost.Context fcontext that jumps straight back, launched;
+// round_trip() is one jump there and back.
+struct boost_loop {
+  static constexpr std::size_t size = 256 * 1024;
+  std::unique_ptr<char[]> stack{new char[size]};
+  bctx::transfer_t t = bctx::jump_fcontext(bctx::make_fcontext(stack.get() + size, size, &boost_forever), nullptr);
+  void round_trip() { t = bctx::jump_fcontext(t.fctx, nullptr); }
+};
+
 void BM_boost_fcontext(benchmark::State& state) {
-  constexpr std::size_t size = 256 * 1024;
-  std::unique_ptr<char[]> stack(new char[size]);
-  bctx::fcontext_t f = bctx::make_fcontext(stack.get() + size, size, &boost_forever);
-  bctx::transfer_t t = bctx::jump_fcontext(f, nullptr);
-  for (auto _ : state) t = bctx::jump_fcontext(t.fctx, nullptr);
+  boost_loop b;
+  for (auto _ : state) b.round_trip();
 }
 BENCHMARK(BM_boost_fcontext);
 
@@ -146,14 +162,9 @@ BENCHMARK_CAPTURE(BM_prio_switch, none, switcher_kind::none);
 // The executor resumes a coroutine task through resume_inline(), not the
 // virtual resume(): the same round trip without the virtual call.
 void BM_prio_switch_coroutine_direct(benchmark::State& state) {
-  auto made = prio::make_context(switcher_kind::coroutine);
-  if (!made) {
-    state.SkipWithError("make_context failed");
-    return;
-  }
-  auto& c = static_cast<prio::coro_context&>(**made);
-  c.start(&coro_forever_entry, &c);
-  c.resume_inline();  // launch
+  auto made = launched(state, switcher_kind::coroutine);
+  if (!made) return;
+  auto& c = static_cast<prio::coro_context&>(*made);
   for (auto _ : state) c.resume_inline();
 }
 BENCHMARK(BM_prio_switch_coroutine_direct);
@@ -179,14 +190,9 @@ void paired_loop(benchmark::State& state, const char* name, double target, S&& s
 }
 
 void BM_paired_bare_coroutine(benchmark::State& state, bool direct) {
-  auto made = prio::make_context(switcher_kind::coroutine);
-  if (!made) {
-    state.SkipWithError("make_context failed");
-    return;
-  }
-  auto& c = static_cast<prio::coro_context&>(**made);
-  c.start(&coro_forever_entry, &c);
-  c.resume_inline();  // launch
+  auto made = launched(state, switcher_kind::coroutine);
+  if (!made) return;
+  auto& c = static_cast<prio::coro_context&>(*made);
   bare_task t = bare_forever();
   constexpr int n = 400000;  // ~2 ms of round trips
   auto bare = [&] {
@@ -206,24 +212,20 @@ BENCHMARK_CAPTURE(BM_paired_bare_coroutine, virtual, false)->Iterations(pairs_pe
 BENCHMARK_CAPTURE(BM_paired_bare_coroutine, direct, true)->Iterations(pairs_per_run);
 
 #if PRIO_BENCH_HAVE_BOOST_CONTEXT
-void BM_paired_boost(benchmark::State& state, switcher_kind kind, const char* name, double target) {
-  auto made = prio::make_context(kind);
-  if (!made) {
-    state.SkipWithError("make_context failed");
-    return;
-  }
-  context* c = made->get();
-  c->start(&stackful_forever, c);
-  c->resume();  // launch
-  constexpr std::size_t size = 256 * 1024;
-  std::unique_ptr<char[]> stack(new char[size]);
-  bctx::transfer_t bt = bctx::jump_fcontext(bctx::make_fcontext(stack.get() + size, size, &boost_forever), nullptr);
+// paired_boost() pairs n resume() round trips of c (from `kind` or the
+// Boost wrapper) with n raw jump_fcontext round trips.
+void paired_boost(benchmark::State& state, context& c, const char* name, double target) {
+  boost_loop b;
   constexpr int n = 100000;  // ~2 ms of round trips
   paired_loop(state, name, target, [&] {
-    for (int i = 0; i < n; ++i) c->resume();
+    for (int i = 0; i < n; ++i) c.resume();
   }, [&] {
-    for (int i = 0; i < n; ++i) bt = bctx::jump_fcontext(bt.fctx, nullptr);
+    for (int i = 0; i < n; ++i) b.round_trip();
   });
+}
+
+void BM_paired_boost(benchmark::State& state, switcher_kind kind, const char* name, double target) {
+  if (auto c = launched(state, kind)) paired_boost(state, *c, name, target);
 }
 BENCHMARK_CAPTURE(BM_paired_boost, asm, switcher_kind::asm_switch, "asm / Boost.Context", 1.0)
     ->Iterations(pairs_per_run);
@@ -231,17 +233,9 @@ BENCHMARK_CAPTURE(BM_paired_boost, asm, switcher_kind::asm_switch, "asm / Boost.
 // The interface's share: Boost.Context behind prio's virtual resume() and
 // suspend() (boost_context above) against the same jump_fcontext loop.
 void BM_paired_boost_interface(benchmark::State& state) {
-  std::unique_ptr<context> c = std::make_unique<boost_context>();
-  c->start(nullptr, nullptr);
-  constexpr std::size_t size = 256 * 1024;
-  std::unique_ptr<char[]> stack(new char[size]);
-  bctx::transfer_t bt = bctx::jump_fcontext(bctx::make_fcontext(stack.get() + size, size, &boost_forever), nullptr);
-  constexpr int n = 100000;
-  paired_loop(state, "Boost via prio interface / Boost", 0, [&] {
-    for (int i = 0; i < n; ++i) c->resume();
-  }, [&] {
-    for (int i = 0; i < n; ++i) bt = bctx::jump_fcontext(bt.fctx, nullptr);
-  });
+  boost_context c;
+  c.start(nullptr, nullptr);
+  paired_boost(state, c, "Boost via prio interface / Boost", 0);
 }
 BENCHMARK(BM_paired_boost_interface)->Iterations(pairs_per_run);
 BENCHMARK_CAPTURE(BM_paired_boost, sjlj, switcher_kind::sjlj, "sjlj / Boost.Context", 3.0)
