@@ -199,10 +199,10 @@ inline executor::io_wake executor::settle_io(io_status& st) noexcept {
   return io_wake::none;
 }
 
-// io_finished(): st has all its CQEs; its owner's wait ends if it was for
-// st (or for any I/O). settled() acts on settle_io()'s answer:
-// io_finished_other() is a task that is draining after its body ended, or
-// not waiting on I/O.
+// settled() acts on settle_io()'s answer: it wakes the owner (its wait
+// ended, or a cancelled wait has drained) or hands st to
+// io_finished_other() (a task draining after its body ended, or not
+// waiting on I/O). io_finished() is both, for the CQE loop.
 inline void executor::settled(io_status& st, io_wake w) noexcept {
   switch (w) {
     case io_wake::ok:
