@@ -3,10 +3,11 @@
 // from one stackful prio task (initiate_read + suspend_until_completed_io),
 // or with "raw" from a raw liburing loop on a ring set up the same way. Run
 // it twice with different counts under callgrind, lackey or perf stat and
-// divide the difference: per-read instructions, cache lines, misses. See
-// bench/README.md.
+// divide the difference: per-read instructions, cache lines, misses. With
+// "direct" both sides open the file O_DIRECT (the alignment checks' path).
+// See bench/README.md.
 //
-//   qd1_reads <reads> [raw]
+//   qd1_reads <reads> [raw] [direct]
 #include <fcntl.h>
 #include <liburing.h>
 #include <unistd.h>
@@ -23,13 +24,13 @@ namespace {
 
 alignas(4096) char g_buf[4096];
 
-int raw_reads(const std::string& path, long n, const std::vector<std::uint64_t>& offs) {
+int raw_reads(const std::string& path, long n, const std::vector<std::uint64_t>& offs, int direct) {
   io_uring ring;
   io_uring_params p{};
   p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL;
   if (io_uring_queue_init_params(256, &ring, &p) != 0) return 1;
   (void)io_uring_register_ring_fd(&ring);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | direct);
   if (fd < 0 || io_uring_register_files(&ring, &fd, 1) != 0) return 1;
   for (long i = 0; i < n; ++i) {
     io_uring_sqe* s = io_uring_get_sqe(&ring);
@@ -50,19 +51,31 @@ int raw_reads(const std::string& path, long n, const std::vector<std::uint64_t>&
 int main(int argc, char** argv) {
   using namespace prio;
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s <reads> [raw]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s <reads> [raw] [direct]\n", argv[0]);
     return 2;
   }
   const long n = std::atol(argv[1]);
+  bool raw = false;
+  int direct = 0;
+  for (int i = 2; i < argc; ++i) {
+    if (std::strcmp(argv[i], "raw") == 0) {
+      raw = true;
+    } else if (std::strcmp(argv[i], "direct") == 0) {
+      direct = O_DIRECT;
+    } else {
+      std::fprintf(stderr, "qd1_reads: unknown argument '%s' (raw, direct)\n", argv[i]);
+      return 2;
+    }
+  }
   const std::string path = bench::bench_file_path();
   const auto offs = bench::random_offsets(1 << 16, bench::bench_file_bytes());
-  if (argc > 2 && std::strcmp(argv[2], "raw") == 0) return raw_reads(path, n, offs);
+  if (raw) return raw_reads(path, n, offs, direct);
   auto ex = executor::create({.ring_entries = 256});
   auto t = task::create({.switcher = switcher_kind::asm_switch});
   if (!ex || !t) return 1;
   io_status st;
   (*t)->set_body([&](task& tk) -> result<std::int64_t> {
-    auto f = open_file(tk, AT_FDCWD, path.c_str(), open_how_of(O_RDONLY));
+    auto f = open_file(tk, AT_FDCWD, path.c_str(), open_how_of(O_RDONLY | direct));
     if (!f) return failure(f.error());
     for (long i = 0; i < n; ++i) {
       PRIO_TRY(initiate_read(tk, st, *f, g_buf, sizeof(g_buf), offs[static_cast<std::size_t>(i) % offs.size()]));
