@@ -216,13 +216,10 @@ void executor::fire_timers(tsc::ticks now) noexcept {
   else
     t.ctx_->resume();
   tl_task = nullptr;
-  tsc::ticks t1 = now_;
+  const tsc::ticks t1 = now_ = slice_end_clock();
   if (track_task_time_) [[likely]] {
-    t1 = now_ = clock();
     t.times_.executed += t1 - slice_start_;
     stats_.in_tasks += t1 - slice_start_;
-  } else if (!timers_.empty() || (++untracked_slices_ & 7) == 0) {
-    t1 = now_ = clock();  // deadlines need a fresh clock; so does submit_interval, now and then
   }
   if (t.ctx_->state() == context_state::finished)
     finish_task(t);

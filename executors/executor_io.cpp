@@ -259,7 +259,7 @@ bool executor::wait_inline(task& t) noexcept {
   // (task::wait_inline() checked the run queues and the budget.)
   if (unsubmitted_ == 0 || slot_waiting_ != 0) return false;
   if (remote_.visibly_nonempty() || wake_requested_.load(std::memory_order_relaxed)) return false;
-  const tsc::ticks t1 = clock();  // t's slice ends here
+  const tsc::ticks t1 = slice_end_clock();  // t's slice ends here
   if (!timers_.empty() && timers_.top_key() <= t1) return false;  // a deadline is due: the loop fires it
   if (track_task_time_) {
     t.times_.executed += t1 - slice_start_;

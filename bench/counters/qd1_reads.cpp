@@ -4,10 +4,11 @@
 // or with "raw" from a raw liburing loop on a ring set up the same way. Run
 // it twice with different counts under callgrind, lackey or perf stat and
 // divide the difference: per-read instructions, cache lines, misses. With
-// "direct" both sides open the file O_DIRECT (the alignment checks' path).
-// See bench/README.md.
+// "direct" both sides open the file O_DIRECT (the alignment checks' path);
+// "untracked" runs prio's executor with track_task_time = false. See
+// bench/README.md.
 //
-//   qd1_reads <reads> [raw] [direct]
+//   qd1_reads <reads> [raw] [direct] [untracked]
 #include <fcntl.h>
 #include <liburing.h>
 #include <unistd.h>
@@ -51,26 +52,28 @@ int raw_reads(const std::string& path, long n, const std::vector<std::uint64_t>&
 int main(int argc, char** argv) {
   using namespace prio;
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s <reads> [raw] [direct]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s <reads> [raw] [direct] [untracked]\n", argv[0]);
     return 2;
   }
   const long n = std::atol(argv[1]);
-  bool raw = false;
+  bool raw = false, tracked = true;
   int direct = 0;
   for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "raw") == 0) {
       raw = true;
     } else if (std::strcmp(argv[i], "direct") == 0) {
       direct = O_DIRECT;
+    } else if (std::strcmp(argv[i], "untracked") == 0) {
+      tracked = false;
     } else {
-      std::fprintf(stderr, "qd1_reads: unknown argument '%s' (raw, direct)\n", argv[i]);
+      std::fprintf(stderr, "qd1_reads: unknown argument '%s' (raw, direct, untracked)\n", argv[i]);
       return 2;
     }
   }
   const std::string path = bench::bench_file_path();
   const auto offs = bench::random_offsets(1 << 16, bench::bench_file_bytes());
   if (raw) return raw_reads(path, n, offs, direct);
-  auto ex = executor::create({.ring_entries = 256});
+  auto ex = executor::create({.ring_entries = 256, .track_task_time = tracked});
   auto t = task::create({.switcher = switcher_kind::asm_switch});
   if (!ex || !t) return 1;
   io_status st;

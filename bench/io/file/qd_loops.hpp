@@ -41,12 +41,14 @@ struct aligned_buffers {
 enum class file_op { read, write };
 
 // qd_job: what both sides do: `qd` 4 KiB operations of kind op in flight,
-// at the offsets offs (cycled).
+// at the offsets offs (cycled). track_task_time is prio's executor option
+// (the baseline has no such bookkeeping).
 struct qd_job {
   file_op op;
   unsigned qd;
   bool direct;
   const std::vector<std::uint64_t>& offs;
+  bool track_task_time = true;
 };
 
 // prio_qd_run() keeps j.qd operations in flight on f from the stackful
@@ -174,12 +176,13 @@ class raw_qd_ring {
 };
 
 // run_in_task() runs body(tk, f) in one stackful prio task on a fresh
-// executor (256 ring entries) with the file opened for j, closed after.
+// executor (256 ring entries, j.track_task_time) with the file opened for
+// j, closed after.
 // The first error becomes the benchmark's (SkipWithError). Returns the
 // executor's io_uring_enter count.
 template <class Body>
 std::uint64_t run_in_task(benchmark::State& state, const std::string& path, const qd_job& j, Body&& body) {
-  auto ex = executor::create({.ring_entries = 256}).value();
+  auto ex = executor::create({.ring_entries = 256, .track_task_time = j.track_task_time}).value();
   auto t = task::create({.switcher = switcher_kind::asm_switch}).value();
   struct ctx_t {  // one pointer captured: a task stores its callable inline
     const std::string& path;

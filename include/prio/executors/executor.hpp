@@ -53,8 +53,9 @@ struct executor_options {
   // task's times().executed and stats().in_tasks add up. false saves that
   // TSC read (15-18 ns on the machines measured, where a whole NOP round
   // trip takes 90-100 ns): executed and in_tasks stay 0, task stamps are the
-  // executor's last clock read, and the clock is still read whenever
-  // timers are armed and every 8th slice (submit_interval, stamps).
+  // executor's last clock read (so in_io_uring also counts the task time
+  // since it), and the clock is still read whenever timers are armed and
+  // every 8th slice (submit_interval, stamps). Inline I/O waits likewise.
   bool track_task_time = true;
 };
 
@@ -249,6 +250,15 @@ class executor {
   void leave_slot_queue(task& t) noexcept;
   void submit_nonblocking() noexcept { submit_nonblocking(clock()); }
   tsc::ticks clock() const noexcept { return tsc::now(hw_clock_); }
+  // slice_end_clock(): the time a task slice ends (run_task(), an inline
+  // wait): a fresh read when tracking task time; untracked, only while
+  // timers are armed (deadlines need it) and every 8th slice (stamps,
+  // submit_interval), else the executor's last read.
+  tsc::ticks slice_end_clock() noexcept {
+    if (track_task_time_ || !timers_.empty() || (++untracked_slices_ & 7) == 0) [[likely]]
+      return clock();
+    return now_;
+  }
   void wait_for_events(tsc::ticks deadline) noexcept;
   bool spin_for_work(tsc::ticks deadline) noexcept;
   void shutdown() noexcept;
