@@ -96,7 +96,10 @@ BENCHMARK(BM_boost_fcontext);
 
 // boost_context: jump_fcontext behind the same interface prio's switchers
 // have (virtual resume(), inline suspend() over a virtual switch_out()), to
-// separate the cost of the switch from the cost of the interface.
+// separate the cost of the switch from the cost of the interface. (Unlike
+// prio's swap it cannot be tail-called: the wrapper stores jump_fcontext's
+// result, so each side returns after its switch, a mispredicted return;
+// bench/README.md.)
 class boost_context final : public context {
  public:
   boost_context() : context(switcher_kind::asm_switch), stack_(new char[size]) {}
