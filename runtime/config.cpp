@@ -19,7 +19,10 @@ namespace {
 config_error make_error(errc code, std::string_view file, unsigned line, std::string_view key,
                         std::string_view what) {
   std::string msg(file);
-  if (line != 0) msg += ":" + std::to_string(line);
+  if (line != 0) {  // (appended: ":" + std::string&& trips GCC 12's -Wrestrict)
+    msg += ':';
+    msg += std::to_string(line);
+  }
   msg += ": ";
   msg += what;
   return {make_error_code(code), std::move(msg), std::string(file), line, std::string(key)};
@@ -265,8 +268,18 @@ std::string config::describe() const {
     const option_value& v = values_[i];
     const std::string& key = schema_.options()[i].key;
     out += key + "=" + v.text + "  # " + origin_name(v.from);
-    if (v.from == option_value::origin::file) out += " " + source_ + ":" + std::to_string(v.line);
-    if (v.from == option_value::origin::environment) out += " " + env_name(key);
+    // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive)
+    // on " " + std::string&& in a release build.
+    if (v.from == option_value::origin::file) {
+      out += ' ';
+      out += source_;
+      out += ':';
+      out += std::to_string(v.line);
+    }
+    if (v.from == option_value::origin::environment) {
+      out += ' ';
+      out += env_name(key);
+    }
     out += "\n";
   }
   return out;
