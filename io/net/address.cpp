@@ -91,7 +91,11 @@ std::string address::to_string() const {
   }
   if (family() == AF_INET6) {
     ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, text, sizeof(text));
-    return "[" + std::string(text) + "]:" + std::to_string(port());
+    std::string r = "[";  // (appended: "[" + std::string&& trips GCC 12's -Wrestrict)
+    r += text;
+    r += "]:";
+    r += std::to_string(port());
+    return r;
   }
   if (family() == AF_UNIX) {
     const auto* un = reinterpret_cast<const sockaddr_un*>(&storage_);
