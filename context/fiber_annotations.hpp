@@ -29,6 +29,10 @@ namespace prio::detail {
 
 class fiber_annotations {
  public:
+  // per_switch: whether before_resume() ... entered() do anything (ASan,
+  // TSan); Valgrind needs only created() and destroyed().
+  static constexpr bool per_switch = PRIO_SANITIZE_ADDRESS || PRIO_SANITIZE_THREAD;
+
   // resume_token is what the resumer keeps on its own stack across a switch.
   struct resume_token {
 #if PRIO_SANITIZE_ADDRESS

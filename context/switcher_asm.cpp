@@ -9,14 +9,20 @@
 namespace prio::detail {
 namespace {
 
+// The two saved stack pointers live in the base (context::swap_sp_: the
+// context's, the resumer's), where context::suspend() switches out directly
+// when no sanitizer annotates switches; with annotations it comes to
+// switch_out() here.
 class asm_context final : public stackful_context<asm_context> {
  public:
   asm_context(stack_pool& pool, stack_region s) noexcept
-      : stackful_context(switcher_kind::asm_switch, pool, s),
-        context_sp_(init_asm_frame(s.top(), &asm_context::run, this)) {}
+      : stackful_context(switcher_kind::asm_switch, pool, s) {
+    swap_sp_[0] = init_asm_frame(s.top(), &asm_context::run, this);
+    direct_swap_ = PRIO_CONTEXT_DIRECT_SWAP && !fiber_annotations::per_switch;
+  }
 
   void* saved_sp() const noexcept override {
-    return state_ == context_state::suspended ? context_sp_ : nullptr;
+    return state_ == context_state::suspended ? swap_sp_[0] : nullptr;
   }
 
  private:
@@ -27,20 +33,17 @@ class asm_context final : public stackful_context<asm_context> {
 
   void switch_in() noexcept {
     annotate_in();
-    prio_ctx_swap(&resumer_sp_, context_sp_);
+    prio_ctx_swap(&swap_sp_[1], swap_sp_[0]);
   }
   void switch_out() noexcept final {
     annotate_out();
-    prio_ctx_swap(&context_sp_, resumer_sp_);
+    prio_ctx_swap(&swap_sp_[0], swap_sp_[1]);
     end_suspend();
   }
 
-  void* context_sp_;
-  void* resumer_sp_ = nullptr;
-
  public:
   // {saved sp offset, context_state offset} for debuggers.
-  PRIO_DEBUG_LAYOUT(asm_context, context_sp_)
+  PRIO_DEBUG_LAYOUT(asm_context, swap_sp_)
 };
 
 }  // namespace

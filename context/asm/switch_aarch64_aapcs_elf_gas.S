@@ -18,7 +18,6 @@
 
     .text
     .globl  prio_ctx_swap
-    .hidden prio_ctx_swap
     .type   prio_ctx_swap, %function
     .p2align 4
 prio_ctx_swap:

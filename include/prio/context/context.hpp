@@ -22,6 +22,18 @@
 
 #include "prio/runtime/result.hpp"
 
+#if defined(__x86_64__) || defined(__aarch64__)
+#define PRIO_CONTEXT_DIRECT_SWAP 1
+extern "C" {
+// prio_ctx_swap() is the asm switcher's swap (context/asm/): it saves the
+// calling frame, stores its stack pointer in *save_sp and continues the
+// frame saved at load_sp. Exported for context::suspend() below.
+void prio_ctx_swap(void** save_sp, void* load_sp) noexcept;
+}
+#else
+#define PRIO_CONTEXT_DIRECT_SWAP 0
+#endif
+
 namespace prio {
 
 enum class switcher_kind : std::uint8_t { none = 0, sjlj, ucontext, asm_switch, coroutine };
@@ -73,8 +85,17 @@ class context {
   // caller of resume(); it returns when the context is resumed again.
   // Error errc::cannot_suspend for the none and coroutine switchers (a
   // coroutine suspends with co_await) or when the context is not running.
-  // Inline, so the switcher's jump returns straight into the caller.
+  // Inline, so the switcher's jump returns straight into the caller; an asm
+  // context (direct_swap_) is switched out right here, without the virtual
+  // switch_out().
   result<void> suspend() noexcept {
+#if PRIO_CONTEXT_DIRECT_SWAP
+    if (direct_swap_ && state_ == context_state::running) [[likely]] {
+      state_ = context_state::suspended;
+      prio_ctx_swap(&swap_sp_[0], swap_sp_[1]);
+      return success();
+    }
+#endif
     if (!stackful_ || state_ != context_state::running) [[unlikely]]
       return failure(errc::cannot_suspend);
     state_ = context_state::suspended;
@@ -99,7 +120,8 @@ class context {
   // switch_out() is a stackful switcher's jump back to the caller of
   // resume(), made by suspend() once state() is suspended (and by the
   // switcher itself when a body has finished); it returns when the context
-  // is resumed. Stackless switchers never get here.
+  // is resumed. Stackless switchers never get here, nor does suspend() of
+  // a context with direct_swap_.
   virtual void switch_out() noexcept {}
 
   stack_region stack_{};
@@ -107,6 +129,13 @@ class context {
   context_state state_ = context_state::idle;
   switcher_kind kind_;
   bool stackful_;
+  // direct_swap_: suspend() calls prio_ctx_swap() itself on swap_sp_ =
+  // {the context's saved stack pointer, the resumer's}. Set by the asm
+  // switcher when no switch needs a sanitizer annotation. (resume() stays
+  // virtual: a branch there would cost every other switcher what the
+  // indirect call costs asm; bench/README.md, Context switch.)
+  bool direct_swap_ = false;
+  void* swap_sp_[2] = {nullptr, nullptr};
 };
 
 // Options for creating a context. stack_size 0 means the default stack pool's
