@@ -81,6 +81,23 @@ class context {
   // is ready or suspended. Must not be called from inside this context.
   virtual void resume() noexcept = 0;
 
+  // resume_direct() is resume() for a caller that resumes contexts of
+  // every kind in one loop of its own (the executor): a suspended asm
+  // context with direct_swap_ is switched to right here, without the
+  // virtual call; any other takes resume(). (resume() itself stays
+  // virtual: this branch would cost the other switchers' resume() as much
+  // as it saves asm's; bench/README.md, Context switch.)
+  void resume_direct() noexcept {
+#if PRIO_CONTEXT_DIRECT_SWAP
+    if (direct_swap_ && state_ == context_state::suspended) [[likely]] {
+      state_ = context_state::running;
+      prio_ctx_swap(&swap_sp_[1], swap_sp_[0]);
+      return;
+    }
+#endif
+    resume();
+  }
+
   // suspend() is called from inside the running context and returns to the
   // caller of resume(); it returns when the context is resumed again.
   // Error errc::cannot_suspend for the none and coroutine switchers (a
@@ -129,11 +146,10 @@ class context {
   context_state state_ = context_state::idle;
   switcher_kind kind_;
   bool stackful_;
-  // direct_swap_: suspend() calls prio_ctx_swap() itself on swap_sp_ =
-  // {the context's saved stack pointer, the resumer's}. Set by the asm
-  // switcher when no switch needs a sanitizer annotation. (resume() stays
-  // virtual: a branch there would cost every other switcher what the
-  // indirect call costs asm; bench/README.md, Context switch.)
+  // direct_swap_: suspend() and resume_direct() call prio_ctx_swap()
+  // themselves on swap_sp_ = {the context's saved stack pointer, the
+  // resumer's}. Set by the asm switcher when no switch needs a sanitizer
+  // annotation.
   bool direct_swap_ = false;
   void* swap_sp_[2] = {nullptr, nullptr};
 };
