@@ -33,11 +33,11 @@ class asm_context final : public stackful_context<asm_context> {
 
   void switch_in() noexcept {
     annotate_in();
-    prio_ctx_swap(&swap_sp_[1], swap_sp_[0]);
+    swap_in();
   }
   void switch_out() noexcept final {
     annotate_out();
-    prio_ctx_swap(&swap_sp_[0], swap_sp_[1]);
+    swap_out();
     end_suspend();
   }
 

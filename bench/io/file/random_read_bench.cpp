@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -54,8 +53,9 @@ void BM_liburing_random_read(benchmark::State& state) {
                            state.range(1) != 0, offs);
 }
 
-// Each setting's pair ratios (prio IOPS / baseline IOPS), over repetitions.
-std::map<std::string, std::vector<double>> g_paired;
+// Each setting's pair ratios (prio IOPS / baseline IOPS), over repetitions;
+// the target is the default's (tracked), none for the untracked row.
+prio::bench::paired_rows g_paired;
 constexpr int pairs_per_run = 24;
 
 void BM_paired_random_read(benchmark::State& state, bool tracked) {
@@ -65,7 +65,9 @@ void BM_paired_random_read(benchmark::State& state, bool tracked) {
                               state.range(1) != 0, offs, tracked};
   const std::string setting = "qd:" + std::to_string(state.range(0)) + "/direct:" + std::to_string(state.range(1)) +
                               (tracked ? "" : " untracked");
-  prio::bench::paired_qd_loop(state, g_path, j, &g_paired[setting]);
+  std::vector<double> ratios;
+  prio::bench::paired_qd_loop(state, g_path, j, &ratios);
+  g_paired.add(setting, ratios, tracked ? 0.95 : 0, false);
 }
 
 void depths(benchmark::internal::Benchmark* b) {
@@ -110,10 +112,7 @@ int main(int argc, char** argv) {
   prio::bench::ratio_reporter rep({});
   benchmark::RunSpecifiedBenchmarks(&rep);
   print_iops(rep);
-  prio::bench::paired_rows rows;
-  for (const auto& [setting, v] : g_paired)  // the target is the default's (tracked)
-    rows.add(setting, v, setting.find("untracked") == std::string::npos ? 0.95 : 0, false);
-  rows.print("prio IOPS / liburing IOPS");
+  g_paired.print("prio IOPS / liburing IOPS");
   benchmark::Shutdown();
   return 0;
 }

@@ -91,7 +91,7 @@ class context {
 #if PRIO_CONTEXT_DIRECT_SWAP
     if (direct_swap_ && state_ == context_state::suspended) [[likely]] {
       state_ = context_state::running;
-      prio_ctx_swap(&swap_sp_[1], swap_sp_[0]);
+      swap_in();
       return;
     }
 #endif
@@ -109,7 +109,7 @@ class context {
 #if PRIO_CONTEXT_DIRECT_SWAP
     if (direct_swap_ && state_ == context_state::running) [[likely]] {
       state_ = context_state::suspended;
-      prio_ctx_swap(&swap_sp_[0], swap_sp_[1]);
+      swap_out();
       return success();
     }
 #endif
@@ -140,6 +140,14 @@ class context {
   // is resumed. Stackless switchers never get here, nor does suspend() of
   // a context with direct_swap_.
   virtual void switch_out() noexcept {}
+
+#if PRIO_CONTEXT_DIRECT_SWAP
+  // swap_in() saves the resumer and continues the context; swap_out() the
+  // reverse. The asm switcher's two raw switches, on swap_sp_; with
+  // direct_swap_ they are made by resume_direct() and suspend() above.
+  void swap_in() noexcept { prio_ctx_swap(&swap_sp_[1], swap_sp_[0]); }
+  void swap_out() noexcept { prio_ctx_swap(&swap_sp_[0], swap_sp_[1]); }
+#endif
 
   stack_region stack_{};
   std::exception_ptr exception_{};
