@@ -56,12 +56,12 @@ class stackful_context : public context {
   void start(entry_fn entry, void* arg) noexcept final {
     entry_ = entry;
     arg_ = arg;
-    state_ = context_state::ready;
+    set_state(context_state::ready);
   }
 
   // resume() may be overridden by a switcher whose jump must sit in the
   // function itself (setjmp); it then uses the helpers below.
-  void resume() noexcept override {
+  void resume_switch() noexcept override {
     if constexpr (requires(S& s) { s.switch_in(); }) {  // else S overrides resume()
       if (!begin_resume()) [[unlikely]]
         return;
@@ -73,8 +73,9 @@ class stackful_context : public context {
  protected:
   // begin_resume() checks resume()'s precondition and marks the context running.
   [[gnu::always_inline]] bool begin_resume() noexcept {
-    if (state_ != context_state::ready && state_ != context_state::suspended) return false;
-    state_ = context_state::running;
+    const context_state s = state();
+    if (s != context_state::ready && s != context_state::suspended) return false;
+    set_state(context_state::running);
     return true;
   }
   // end_resume() runs on the resumer's stack once control is back.
@@ -86,7 +87,7 @@ class stackful_context : public context {
   [[gnu::always_inline]] void annotate_in() noexcept { token_ = fiber_.before_resume(stack_); }
   // annotate_out() is called by S::switch_out() right before its jump.
   [[gnu::always_inline]] void annotate_out() noexcept {
-    fiber_.before_leave(state_ == context_state::finished);
+    fiber_.before_leave(state() == context_state::finished);
   }
 
   // body_loop() runs on the context's own stack and never returns.
@@ -98,7 +99,7 @@ class stackful_context : public context {
       } catch (...) {
         exception_ = std::current_exception();
       }
-      state_ = context_state::finished;
+      set_state(context_state::finished);
       static_cast<S*>(this)->switch_out();
     }
   }

@@ -18,11 +18,11 @@ class asm_context final : public stackful_context<asm_context> {
   asm_context(stack_pool& pool, stack_region s) noexcept
       : stackful_context(switcher_kind::asm_switch, pool, s) {
     swap_sp_[0] = init_asm_frame(s.top(), &asm_context::run, this);
-    direct_swap_ = PRIO_CONTEXT_DIRECT_SWAP && !fiber_annotations::per_switch;
+    if (PRIO_CONTEXT_DIRECT_SWAP && !fiber_annotations::per_switch) state_ = direct(context_state::idle);
   }
 
   void* saved_sp() const noexcept override {
-    return state_ == context_state::suspended ? swap_sp_[0] : nullptr;
+    return state() == context_state::suspended ? swap_sp_[0] : nullptr;
   }
 
  private:

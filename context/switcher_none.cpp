@@ -16,7 +16,7 @@ class none_context final : public context {
   }
 
   // resume() runs the whole body now; only `ready` has anything to run.
-  void resume() noexcept override {
+  void resume_switch() noexcept override {
     if (state_ != context_state::ready) [[unlikely]]
       return;
     state_ = context_state::running;

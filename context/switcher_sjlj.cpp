@@ -65,7 +65,7 @@ class sjlj_context final : public stackful_context<sjlj_context> {
   // in the function that called setjmp, and one less return after each
   // jump is one less mispredicted return (the return stack buffer is the
   // other side's after a jump).
-  void resume() noexcept override {
+  void resume_switch() noexcept override {
     if (!begin_resume()) [[unlikely]]
       return;
     save_fp_control(resumer_fp_);

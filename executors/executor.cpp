@@ -214,7 +214,7 @@ void executor::fire_timers(tsc::ticks now) noexcept {
   if (t.coro_switcher_)
     static_cast<coro_context&>(*t.ctx_).resume_inline();
   else
-    t.ctx_->resume_direct();
+    t.ctx_->resume();
   tl_task = nullptr;
   const tsc::ticks t1 = now_ = slice_end_clock();
   if (track_task_time_) [[likely]] {

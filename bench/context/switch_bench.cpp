@@ -94,8 +94,9 @@ void BM_boost_fcontext(benchmark::State& state) {
 }
 BENCHMARK(BM_boost_fcontext);
 
-// boost_context: jump_fcontext behind the same interface prio's switchers
-// have (virtual resume(), inline suspend() over a virtual switch_out()), to
+// boost_context: jump_fcontext behind the interface prio's switchers other
+// than asm have (inline resume() over a virtual resume_switch(), inline
+// suspend() over a virtual switch_out()), to
 // separate the cost of the switch from the cost of the interface. (Unlike
 // prio's swap it cannot be tail-called: the wrapper stores jump_fcontext's
 // result, so each side returns after its switch, a mispredicted return;
@@ -108,7 +109,7 @@ class boost_context final : public context {
     fctx_ = bctx::make_fcontext(stack_.get() + size, size, &boost_context::loop);
     fctx_ = bctx::jump_fcontext(fctx_, this).fctx;
   }
-  void resume() noexcept override {
+  void resume_switch() noexcept override {
     state_ = prio::context_state::running;
     fctx_ = bctx::jump_fcontext(fctx_, nullptr).fctx;
   }

@@ -16,6 +16,7 @@ PRIORITIES = ("high", "normal", "low")
 SWITCHERS = ("none", "sjlj", "ucontext", "asm", "coroutine")
 BODY_KINDS = ("none", "fn", "coro_fn", "callable", "coro_callable")
 CONTEXT_STATES = ("idle", "ready", "running", "suspended", "finished")
+CONTEXT_DIRECT_BIT = 0x80  # context::direct_bit, set in asm contexts that switch directly
 SAVED_NONE, SAVED_ASM_SP, SAVED_JMP_BUF, SAVED_UCONTEXT, SAVED_CORO = range(5)
 
 # prio_debug_task on a 64-bit target (registry.hpp gives the offsets).
@@ -76,7 +77,7 @@ class Task:
         self.body_kind = name(BODY_KINDS, u8(p_body_kind))
         self.ticks = u64(p_ticks)
         self.resumptions = u64(p_resumptions)
-        self.ctx_state = name(CONTEXT_STATES, u8(p_ctx_state))
+        self.ctx_state = name(CONTEXT_STATES, u8(p_ctx_state) & ~CONTEXT_DIRECT_BIT)
         self.switcher = name(SWITCHERS, self.switcher_id)
         if self.body_kind in ("fn", "coro_fn"):
             self.body_addr = u64(p_fn)

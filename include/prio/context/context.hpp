@@ -68,7 +68,9 @@ class context {
   context& operator=(const context&) = delete;
 
   switcher_kind kind() const noexcept { return kind_; }
-  context_state state() const noexcept { return state_; }
+  context_state state() const noexcept {
+    return static_cast<context_state>(static_cast<std::uint8_t>(state_) & ~direct_bit);
+  }
 
   // start() sets what the next resume() runs from the beginning: entry(arg).
   // Precondition: state() is idle or finished. Cheap: stores two words (the
@@ -79,23 +81,18 @@ class context {
   // resume() runs the context on the calling thread until it suspends or its
   // body returns; then state() is suspended or finished. Precondition: state()
   // is ready or suspended. Must not be called from inside this context.
-  virtual void resume() noexcept = 0;
-
-  // resume_direct() is resume() for a caller that resumes contexts of
-  // every kind in one loop of its own (the executor): a suspended asm
-  // context with direct_swap_ is switched to right here, without the
-  // virtual call; any other takes resume(). (resume() itself stays
-  // virtual: this branch would cost the other switchers' resume() as much
-  // as it saves asm's; bench/README.md, Context switch.)
-  void resume_direct() noexcept {
+  // Inline: a suspended asm context with direct_bit is switched to right
+  // here, without a virtual call; any other goes to its switcher's
+  // resume_switch().
+  void resume() noexcept {
 #if PRIO_CONTEXT_DIRECT_SWAP
-    if (direct_swap_ && state_ == context_state::suspended) [[likely]] {
-      state_ = context_state::running;
+    if (state_ == direct(context_state::suspended)) [[likely]] {
+      state_ = direct(context_state::running);
       swap_in();
       return;
     }
 #endif
-    resume();
+    resume_switch();
   }
 
   // suspend() is called from inside the running context and returns to the
@@ -103,19 +100,19 @@ class context {
   // Error errc::cannot_suspend for the none and coroutine switchers (a
   // coroutine suspends with co_await) or when the context is not running.
   // Inline, so the switcher's jump returns straight into the caller; an asm
-  // context (direct_swap_) is switched out right here, without the virtual
-  // switch_out().
+  // context (direct_bit in state_) is switched out right here, without the
+  // virtual switch_out().
   result<void> suspend() noexcept {
 #if PRIO_CONTEXT_DIRECT_SWAP
-    if (direct_swap_ && state_ == context_state::running) [[likely]] {
-      state_ = context_state::suspended;
+    if (state_ == direct(context_state::running)) [[likely]] {
+      state_ = direct(context_state::suspended);
       swap_out();
       return success();
     }
 #endif
-    if (!stackful_ || state_ != context_state::running) [[unlikely]]
+    if (!stackful_ || state() != context_state::running) [[unlikely]]
       return failure(errc::cannot_suspend);
-    state_ = context_state::suspended;
+    set_state(context_state::suspended);
     switch_out();
     return success();
   }
@@ -138,27 +135,41 @@ class context {
   // resume(), made by suspend() once state() is suspended (and by the
   // switcher itself when a body has finished); it returns when the context
   // is resumed. Stackless switchers never get here, nor does suspend() of
-  // a context with direct_swap_.
+  // a context with direct_bit.
   virtual void switch_out() noexcept {}
+
+  // resume_switch() is the switcher's resume(), for every context that
+  // resume() does not switch to itself.
+  virtual void resume_switch() noexcept = 0;
 
 #if PRIO_CONTEXT_DIRECT_SWAP
   // swap_in() saves the resumer and continues the context; swap_out() the
   // reverse. The asm switcher's two raw switches, on swap_sp_; with
-  // direct_swap_ they are made by resume_direct() and suspend() above.
+  // direct_bit they are made by resume() and suspend() above.
   void swap_in() noexcept { prio_ctx_swap(&swap_sp_[1], swap_sp_[0]); }
   void swap_out() noexcept { prio_ctx_swap(&swap_sp_[0], swap_sp_[1]); }
 #endif
 
   stack_region stack_{};
   std::exception_ptr exception_{};
+  // state_: the context_state, with direct_bit set in a context whose
+  // suspend() and resume() call prio_ctx_swap() themselves on swap_sp_ =
+  // {the context's saved stack pointer, the resumer's} (set by the asm
+  // switcher when no switch needs a sanitizer annotation): one compare of
+  // state_ is then the whole test for the direct path. state() masks it
+  // off; switchers write the state with set_state(), which keeps it.
+  // (Debuggers read this byte: gdb/prio_gdb masks direct_bit too.)
+  static constexpr std::uint8_t direct_bit = 0x80;
+  static constexpr context_state direct(context_state s) noexcept {
+    return static_cast<context_state>(static_cast<std::uint8_t>(s) | direct_bit);
+  }
+  void set_state(context_state s) noexcept {
+    state_ = static_cast<context_state>(static_cast<std::uint8_t>(s) |
+                                        (static_cast<std::uint8_t>(state_) & direct_bit));
+  }
   context_state state_ = context_state::idle;
   switcher_kind kind_;
   bool stackful_;
-  // direct_swap_: suspend() and resume_direct() call prio_ctx_swap()
-  // themselves on swap_sp_ = {the context's saved stack pointer, the
-  // resumer's}. Set by the asm switcher when no switch needs a sanitizer
-  // annotation.
-  bool direct_swap_ = false;
   void* swap_sp_[2] = {nullptr, nullptr};
 };
 

@@ -128,7 +128,7 @@ class coro_context final : public context {
   ~coro_context() override = default;
 
   void start(entry_fn entry, void* arg) noexcept override;
-  void resume() noexcept override { resume_inline(); }
+  void resume_switch() noexcept override { resume_inline(); }
   // resume_inline() is resume() for a caller that knows the context is a
   // coro_context (the executor's run loop): the fast path continues a
   // suspended coroutine and keeps only `this` live across the call (the

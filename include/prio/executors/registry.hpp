@@ -71,7 +71,7 @@ struct prio_debug_task {
   void* const* body_coro_invoke;    // [0x80] the callable's invoke thunk (coro_callable)
   const std::uint64_t* ticks_executed;  // [0x88] TSC ticks run this run
   const std::uint64_t* resumptions;     // [0x90] resumptions this run
-  const std::uint8_t* ctx_state;    // [0x98] prio::context_state
+  const std::uint8_t* ctx_state;    // [0x98] prio::context_state | context::direct_bit (0x80)
   const void* coro_body;            // [0xa0] coroutine body: its co<> (frame address first)
 };
 
