@@ -59,10 +59,10 @@ class stackful_context : public context {
     set_state(context_state::ready);
   }
 
-  // resume() may be overridden by a switcher whose jump must sit in the
-  // function itself (setjmp); it then uses the helpers below.
+  // resume_switch() may be overridden by a switcher whose jump must sit in
+  // the function itself (setjmp); it then uses the helpers below.
   void resume_switch() noexcept override {
-    if constexpr (requires(S& s) { s.switch_in(); }) {  // else S overrides resume()
+    if constexpr (requires(S& s) { s.switch_in(); }) {  // else S overrides resume_switch()
       if (!begin_resume()) [[unlikely]]
         return;
       static_cast<S*>(this)->switch_in();

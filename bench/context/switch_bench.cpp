@@ -163,8 +163,9 @@ BENCHMARK_CAPTURE(BM_prio_switch, ucontext, switcher_kind::ucontext);
 BENCHMARK_CAPTURE(BM_prio_switch, coroutine, switcher_kind::coroutine);
 BENCHMARK_CAPTURE(BM_prio_switch, none, switcher_kind::none);
 
-// The executor resumes a coroutine task through resume_inline(), not the
-// virtual resume(): the same round trip without the virtual call.
+// The executor resumes a coroutine task through resume_inline(), not
+// resume() (its direct-bit test, then the virtual resume_switch()): the same
+// round trip without the test and the virtual call.
 void BM_prio_switch_coroutine_direct(benchmark::State& state) {
   auto made = launched(state, switcher_kind::coroutine);
   if (!made) return;
@@ -234,8 +235,9 @@ void BM_paired_boost(benchmark::State& state, switcher_kind kind, const char* na
 BENCHMARK_CAPTURE(BM_paired_boost, asm, switcher_kind::asm_switch, "asm / Boost.Context", 1.0)
     ->Iterations(pairs_per_run);
 
-// The interface's share: Boost.Context behind prio's virtual resume() and
-// suspend() (boost_context above) against the same jump_fcontext loop.
+// The interface's share: Boost.Context behind prio's resume() and suspend()
+// over their virtual halves (boost_context above) against the same
+// jump_fcontext loop.
 void BM_paired_boost_interface(benchmark::State& state) {
   boost_context c;
   c.start(nullptr, nullptr);
