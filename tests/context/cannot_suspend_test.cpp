@@ -53,5 +53,39 @@ TEST_P(not_running, suspend_outside_body_gives_error) {
 
 INSTANTIATE_TEST_SUITE_P(switchers, not_running, ::testing::ValuesIn(all_switchers), kind_name);
 
+void suspend_once(void* a) { (void)static_cast<context*>(a)->suspend(); }
+
+// A suspended or finished stackful context is not running either: suspend()
+// from outside is refused, resume() of a finished one does nothing, and the
+// state is left as it was (the asm switcher's direct path tests this in one
+// compare of its state byte, context::direct_bit).
+class not_running_stackful : public ::testing::TestWithParam<switcher_kind> {};
+
+TEST_P(not_running_stackful, suspend_of_a_suspended_or_finished_context_gives_error) {
+  auto c = make(GetParam());
+  ASSERT_TRUE(c);
+  c->start(&suspend_once, c.get());
+  c->resume();
+  ASSERT_EQ(c->state(), context_state::suspended);
+  auto r = c->suspend();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), errc::cannot_suspend);
+  EXPECT_EQ(c->state(), context_state::suspended);
+  c->resume();
+  ASSERT_EQ(c->state(), context_state::finished);
+  r = c->suspend();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), errc::cannot_suspend);
+  c->resume();  // precondition broken: nothing runs
+  EXPECT_EQ(c->state(), context_state::finished);
+  c->start(&suspend_once, c.get());  // and it is reusable after all that
+  c->resume();
+  EXPECT_EQ(c->state(), context_state::suspended);
+  c->resume();
+  EXPECT_EQ(c->state(), context_state::finished);
+}
+
+INSTANTIATE_TEST_SUITE_P(switchers, not_running_stackful, ::testing::ValuesIn(stackful_switchers), kind_name);
+
 }  // namespace
 }  // namespace prio::test
