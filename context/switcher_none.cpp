@@ -15,7 +15,7 @@ class none_context final : public context {
     state_ = context_state::ready;
   }
 
-  // resume() runs the whole body now; only `ready` has anything to run.
+  // resume_switch() runs the whole body now; only `ready` has anything to run.
   void resume_switch() noexcept override {
     if (state_ != context_state::ready) [[unlikely]]
       return;
