@@ -110,9 +110,11 @@ class context {
       return success();
     }
 #endif
-    if (!stackful_ || state() != context_state::running) [[unlikely]]
+    // Here a context with direct_bit is never running (that took the
+    // branch above): a running one has no bit to keep.
+    if (!stackful_ || state_ != context_state::running) [[unlikely]]
       return failure(errc::cannot_suspend);
-    set_state(context_state::suspended);
+    state_ = context_state::suspended;
     switch_out();
     return success();
   }
