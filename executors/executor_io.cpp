@@ -6,6 +6,7 @@
 #include <liburing.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cstdio>
 #include <cstring>
 #include <new>
@@ -172,7 +173,8 @@ unsigned executor::reap_ready_cqes() noexcept {
 // the CQE loop (io_finished()) and into an inline wait's own completion.
 enum class executor::io_wake : std::uint8_t {
   none,       // the owner waits on (or for) something else
-  ok,         // the owner's I/O wait ends: st (perform(), wait_io()) or any
+  awaited,    // the owner's wait for st ends (perform(), wait_io(): no deadline)
+  ok,         // the owner's wait for any I/O ends (it may have a deadline)
   cancelled,  // a cancelled wait for any I/O whose last CQE is in
   other,      // the owner is not in an I/O wait: io_finished_other()
 };
@@ -183,12 +185,18 @@ inline executor::io_wake executor::settle_io(io_status& st) noexcept {
   st.completed = now_;
   --in_flight_;
   --in_flight_prio_[index(st.io_prio)];
+  if (st.reap_on_wake) [[likely]] {  // on no list; its owner awaits exactly st
+    if (t.state() != task_state::suspended_io) [[unlikely]]
+      return io_wake::other;
+    assert(t.awaited_io_ == &st);
+    return io_wake::awaited;
+  }
   if (st.node.linked()) t.in_flight_.remove(st);
   if (t.state() != task_state::suspended_io) [[unlikely]]
     return io_wake::other;
-  if (t.awaited_io_ == &st) {  // perform() / wait_io()
-    if (!st.reap_on_wake) t.completed_.push_back(st);
-    return io_wake::ok;
+  if (t.awaited_io_ == &st) {  // wait_io()
+    t.completed_.push_back(st);
+    return io_wake::awaited;
   }
   t.completed_.push_back(st);
   if (t.waiting_any_io_ && t.awaited_io_ == nullptr) {  // suspend_until_completed_io()
@@ -205,6 +213,9 @@ inline executor::io_wake executor::settle_io(io_status& st) noexcept {
 // waiting on I/O). io_finished() is both, for the CQE loop.
 inline void executor::settled(io_status& st, io_wake w) noexcept {
   switch (w) {
+    case io_wake::awaited:
+      wake_awaiting_io(*st.owner);
+      return;
     case io_wake::ok:
       wake_task(*st.owner, success());
       return;
@@ -284,7 +295,7 @@ bool executor::wait_inline(task& t) noexcept {
   st->pending = 0;
   io_uring_smp_store_release(cq.khead, head + 1);
   ++stats_.reaped_cqes;
-  if (const io_wake w = settle_io(*st); w != io_wake::ok) {  // not the completion its wait is for
+  if (const io_wake w = settle_io(*st); w != io_wake::awaited && w != io_wake::ok) {  // not what its wait is for
     settled(*st, w);
     return false;
   }

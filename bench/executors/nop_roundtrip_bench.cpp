@@ -4,6 +4,11 @@
 // registers its own. One iteration = 64 round trips; the
 // target is prio <= 1.25x raw liburing. user_ns/op and
 // sys_ns/op split each round trip into user space and the kernel.
+//
+// BM_paired_nop/* measure the same ratio the way it holds on a noisy shared
+// host (bench/common/paired.hpp): one iteration is a pair of back-to-back
+// chunks, prio's batches and the raw loop's, and main() prints the median
+// pair ratio with its quartiles.
 #include <benchmark/benchmark.h>
 #include <liburing.h>
 
@@ -14,6 +19,7 @@
 #include <vector>
 
 #include "bench/common/cpu_split.hpp"
+#include "bench/common/paired.hpp"
 #include "bench/common/ratio_reporter.hpp"
 #include "prio/io/nop.hpp"
 
@@ -22,65 +28,122 @@ namespace {
 using namespace prio;
 constexpr int kTasks = 64;
 
-struct loop_state {
-  bool stop = false;
-  std::uint64_t nops = 0;
+// prio_loop: an executor with kTasks tasks, each looping on one NOP round
+// trip (nop() or co_await async_nop()) until stop.
+class prio_loop {
+ public:
+  prio_loop(switcher_kind k, bool track_task_time) {
+    auto exr = executor::create({.ring_entries = 128, .track_task_time = track_task_time});
+    if (!exr) std::abort();
+    ex_ = std::move(*exr);
+    for (int i = 0; i < kTasks; ++i) {
+      task_options o;
+      o.switcher = k;
+      o.stack_size = 32 * 1024;
+      auto t = task::create(o);
+      if (!t) std::abort();
+      ts_.push_back(std::move(*t));
+      if (k == switcher_kind::coroutine) {
+        ts_.back()->set_body([this](task& self) -> co<result<std::int64_t>> {
+          while (!stop_) {
+            auto r = co_await async_nop(self);
+            if (!r) co_return failure(r.error());
+            ++nops_;
+          }
+          co_return std::int64_t{0};
+        });
+      } else {
+        ts_.back()->set_body([this](task& self) -> result<std::int64_t> {
+          while (!stop_) {
+            PRIO_TRY(nop(self));
+            ++nops_;
+          }
+          return std::int64_t{0};
+        });
+      }
+      if (!ex_->attach(*ts_.back())) std::abort();
+    }
+    (void)ex_->run(kTasks, std::chrono::nanoseconds(0));  // launch: every task has one NOP out
+  }
+  ~prio_loop() {
+    stop_ = true;
+    for (int i = 0; i < 100 && ex_->stats().completed < kTasks; ++i)
+      (void)ex_->run(SIZE_MAX, std::chrono::milliseconds(100));
+  }
+  // batches() runs n x 64 round trips; false if run() failed.
+  bool batches(int n) {
+    for (int i = 0; i < n; ++i) {
+      const std::uint64_t target = nops_ + kTasks;
+      while (nops_ < target)
+        if (!ex_->run(kTasks, std::chrono::seconds(1))) return false;
+    }
+    return true;
+  }
+  std::uint64_t nops() const { return nops_; }
+  executor& ex() { return *ex_; }
+
+ private:
+  std::unique_ptr<executor> ex_;
+  std::vector<std::unique_ptr<task>> ts_;
+  bool stop_ = false;
+  std::uint64_t nops_ = 0;
+};
+
+// raw_loop: the baseline, the same ring setup and batch size, no tasks.
+class raw_loop {
+ public:
+  raw_loop() {
+    io_uring_params p;
+    std::memset(&p, 0, sizeof(p));
+    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL;
+    if (io_uring_queue_init_params(128, &ring_, &p) < 0) {
+      std::memset(&p, 0, sizeof(p));
+      if (io_uring_queue_init_params(128, &ring_, &p) < 0) std::abort();
+    }
+    (void)io_uring_register_ring_fd(&ring_);  // as the executor does on its thread
+  }
+  ~raw_loop() { io_uring_queue_exit(&ring_); }
+  void batches(int n) {
+    for (int b = 0; b < n; ++b) {
+      for (int i = 0; i < kTasks; ++i) {
+        io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+        io_uring_prep_nop(sqe);
+        io_uring_sqe_set_data64(sqe, static_cast<std::uint64_t>(i));
+      }
+      io_uring_submit_and_wait(&ring_, kTasks);
+      unsigned head, seen = 0;
+      io_uring_cqe* cqe;
+      io_uring_for_each_cqe(&ring_, head, cqe) {
+        nops_ += cqe->res == 0;
+        ++seen;
+      }
+      io_uring_cq_advance(&ring_, seen);
+    }
+  }
+  std::uint64_t nops() const { return nops_; }
+
+ private:
+  io_uring ring_;
+  std::uint64_t nops_ = 0;
 };
 
 void BM_prio_nop(benchmark::State& state, switcher_kind k, bool track_task_time = true) {
-  auto exr = executor::create({.ring_entries = 128, .track_task_time = track_task_time});
-  if (!exr) std::abort();
-  auto& ex = **exr;
-  loop_state ls;
-  std::vector<std::unique_ptr<task>> ts;
-  for (int i = 0; i < kTasks; ++i) {
-    task_options o;
-    o.switcher = k;
-    o.stack_size = 32 * 1024;
-    auto t = task::create(o);
-    if (!t) std::abort();
-    ts.push_back(std::move(*t));
-    if (k == switcher_kind::coroutine) {
-      ts.back()->set_body([&ls](task& self) -> co<result<std::int64_t>> {
-        while (!ls.stop) {
-          auto r = co_await async_nop(self);
-          if (!r) co_return failure(r.error());
-          ++ls.nops;
-        }
-        co_return std::int64_t{0};
-      });
-    } else {
-      ts.back()->set_body([&ls](task& self) -> result<std::int64_t> {
-        while (!ls.stop) {
-          PRIO_TRY(nop(self));
-          ++ls.nops;
-        }
-        return std::int64_t{0};
-      });
-    }
-    (void)ex.attach(*ts.back());
-  }
-  (void)ex.run(kTasks, std::chrono::nanoseconds(0));  // launch: every task has one NOP out
-  const std::uint64_t enters0 = ex.stats().enters, nops0 = ls.nops;
+  prio_loop loop(k, track_task_time);
+  const std::uint64_t enters0 = loop.ex().stats().enters, nops0 = loop.nops();
   bench::cpu_split split;
   for (auto _ : state) {
-    const std::uint64_t target = ls.nops + kTasks;  // one iteration: 64 round trips
-    while (ls.nops < target) {
-      auto r = ex.run(kTasks, std::chrono::seconds(1));
-      if (!r) {
-        state.SkipWithError("run() failed");
-        break;
-      }
+    if (!loop.batches(1)) {
+      state.SkipWithError("run() failed");
+      break;
     }
   }
-  split.report(state, ls.nops - nops0);
+  const std::uint64_t nops = loop.nops() - nops0;
+  split.report(state, nops);
   // System calls per 64 NOPs (the baseline makes one).
-  state.counters["enters_per_batch"] =
-      static_cast<double>(ex.stats().enters - enters0) * kTasks / static_cast<double>(std::max<std::uint64_t>(ls.nops - nops0, 1));
-  ls.stop = true;
-  for (int i = 0; i < 100 && ex.stats().completed < kTasks; ++i) (void)ex.run(SIZE_MAX, std::chrono::milliseconds(100));
-  state.counters["nops"] = static_cast<double>(ls.nops);
-  state.SetLabel(ex.ring_flags_text());
+  state.counters["enters_per_batch"] = static_cast<double>(loop.ex().stats().enters - enters0) * kTasks /
+                                       static_cast<double>(std::max<std::uint64_t>(nops, 1));
+  state.counters["nops"] = static_cast<double>(loop.nops());
+  state.SetLabel(loop.ex().ring_flags_text());
   state.SetItemsProcessed(state.iterations() * kTasks);
 }
 BENCHMARK_CAPTURE(BM_prio_nop, sjlj, switcher_kind::sjlj);
@@ -92,41 +155,49 @@ BENCHMARK_CAPTURE(BM_prio_nop, coroutine, switcher_kind::coroutine);
 BENCHMARK_CAPTURE(BM_prio_nop, asm_untracked, switcher_kind::asm_switch, false);
 BENCHMARK_CAPTURE(BM_prio_nop, coroutine_untracked, switcher_kind::coroutine, false);
 
-// The baseline: the same ring setup and batch size, no tasks at all.
 void BM_raw_liburing_nop(benchmark::State& state) {
-  io_uring ring;
-  io_uring_params p;
-  std::memset(&p, 0, sizeof(p));
-  p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL;
-  if (io_uring_queue_init_params(128, &ring, &p) < 0) {
-    std::memset(&p, 0, sizeof(p));
-    if (io_uring_queue_init_params(128, &ring, &p) < 0) std::abort();
-  }
-  (void)io_uring_register_ring_fd(&ring);  // as the executor does on its thread
-  std::uint64_t nops = 0;
+  raw_loop loop;
   bench::cpu_split split;
-  for (auto _ : state) {
-    for (int i = 0; i < kTasks; ++i) {
-      io_uring_sqe* sqe = io_uring_get_sqe(&ring);
-      io_uring_prep_nop(sqe);
-      io_uring_sqe_set_data64(sqe, static_cast<std::uint64_t>(i));
-    }
-    io_uring_submit_and_wait(&ring, kTasks);
-    unsigned head, n = 0;
-    io_uring_cqe* cqe;
-    io_uring_for_each_cqe(&ring, head, cqe) {
-      nops += cqe->res == 0;
-      ++n;
-    }
-    io_uring_cq_advance(&ring, n);
-  }
+  for (auto _ : state) loop.batches(1);
   split.report(state, state.iterations() * kTasks);
-  io_uring_queue_exit(&ring);
-  state.counters["nops"] = static_cast<double>(nops);
+  state.counters["nops"] = static_cast<double>(loop.nops());
   state.counters["enters_per_batch"] = 1;
   state.SetItemsProcessed(state.iterations() * kTasks);
 }
 BENCHMARK(BM_raw_liburing_nop);
+
+// --- paired chunks ---------------------------------------------------------------
+prio::bench::paired_rows g_paired;
+constexpr int pairs_per_run = 30;
+constexpr int batches_per_chunk = 100;  // 6,400 round trips, ~0.6-1 ms
+
+void BM_paired_nop(benchmark::State& state, const char* name, switcher_kind k, bool track_task_time) {
+  prio_loop subject(k, track_task_time);
+  raw_loop baseline;
+  subject.batches(batches_per_chunk);  // warm both
+  baseline.batches(batches_per_chunk);
+  std::vector<double> ratios;
+  int pair = 0;
+  bool ok = true;
+  for (auto _ : state)
+    ratios.push_back(prio::bench::paired_time_ratio(
+        pair++, [&] { ok = subject.batches(batches_per_chunk) && ok; },
+        [&] { baseline.batches(batches_per_chunk); }));
+  if (!ok) state.SkipWithError("run() failed");
+  std::vector<double> sorted = ratios;
+  std::sort(sorted.begin(), sorted.end());
+  state.counters["ratio"] = prio::bench::quantile(sorted, 0.5);
+  g_paired.add(name, ratios, 1.25, true);
+}
+BENCHMARK_CAPTURE(BM_paired_nop, asm, "asm / raw liburing", switcher_kind::asm_switch, true)
+    ->Iterations(pairs_per_run);
+BENCHMARK_CAPTURE(BM_paired_nop, coroutine, "coroutine / raw liburing", switcher_kind::coroutine, true)
+    ->Iterations(pairs_per_run);
+BENCHMARK_CAPTURE(BM_paired_nop, asm_untracked, "asm untracked / raw liburing", switcher_kind::asm_switch, false)
+    ->Iterations(pairs_per_run);
+BENCHMARK_CAPTURE(BM_paired_nop, coroutine_untracked, "coroutine untracked / raw liburing",
+                  switcher_kind::coroutine, false)
+    ->Iterations(pairs_per_run);
 
 }  // namespace
 
@@ -142,6 +213,7 @@ int main(int argc, char** argv) {
   });
   benchmark::RunSpecifiedBenchmarks(&rep);
   rep.print_ratios();
+  g_paired.print("time per NOP round trip, prio / raw liburing");
   benchmark::Shutdown();
   return 0;
 }

@@ -155,6 +155,9 @@ class executor {
 
   // reap() takes st, completed, off its task's completed list.
   static void reap(io_status& st) noexcept;
+  // reap_awaited() is reap() of a completed st that t, running on this
+  // executor, awaited with io_status::reap_on_wake (perform()).
+  void reap_awaited(io_status& st) noexcept;
   // abandon() is ~io_status() of an admitted operation: one waiting for a
   // slot leaves the queue; one in flight is cancelled and its CQEs are
   // collected (blocking, on the bound thread) until it has completed.
@@ -188,6 +191,7 @@ class executor {
   // Scheduling.
   void make_runnable(task& t) noexcept;  // queue at t's CPU priority
   void wake_task(task& t, result<void> status) noexcept;
+  void wake_awaiting_io(task& t) noexcept;
   task* pop_runnable() noexcept;
   void run_task(task& t) noexcept;
   // wait_inline(): t, running, has just entered a plain I/O wait. If t is

@@ -3,6 +3,7 @@
 
 #include <liburing.h>
 
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 
@@ -51,19 +52,27 @@ inline void executor::wake_task(task& t, result<void> status) noexcept {
   make_runnable(t);
 }
 
+// wake_awaiting_io(): the same for a task whose wait for one operation
+// (perform(), wait_io()) has ended: such a wait has no deadline, so no
+// timer to take out (and the task's timer line stays untouched).
+inline void executor::wake_awaiting_io(task& t) noexcept {
+  assert(!t.timer_node_.in_heap);
+  t.wake_status_ = success();
+  t.state_.store(task_state::runnable, std::memory_order_relaxed);
+  make_runnable(t);
+}
+
 inline void executor::commit(task& t, io_status& st, io_uring_sqe* sqe,
                              std::chrono::nanoseconds timeout) noexcept {
   io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uint64_t>(&st));  // tag_op (0)
+  // (res, cqe_flags and the later stamps are written when they happen.)
   st.owner = &t;
   st.state = io_state::in_flight;
-  st.res = 0;
-  st.cqe_flags = 0;
   st.pending = 1;
   st.cancel_requested = false;
   st.timed_out = false;
   st.io_prio = t.io_;
   st.initiated = now_;
-  st.completed = st.reaped = 0;
   ++unsubmitted_;
   if (timeout != forever) [[unlikely]]
     link_timeout(st, sqe, timeout);
@@ -93,6 +102,12 @@ inline void executor::reap(io_status& st) noexcept {
   if (st.node.linked()) st.owner->completed_.remove(st);  // reap_on_wake: never listed
   st.state = io_state::reaped;
   st.reaped = st.owner->ex_ ? st.owner->ex_->now_ : tsc::now();
+}
+
+inline void executor::reap_awaited(io_status& st) noexcept {
+  assert(st.reap_on_wake && st.state == io_state::completed && !st.node.linked());
+  st.state = io_state::reaped;
+  st.reaped = now_;
 }
 
 // Forced inline: every operation's initiation is this plus its prep.

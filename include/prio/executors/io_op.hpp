@@ -80,7 +80,7 @@ result<std::int32_t> perform(task& t, Prep&& prep,
                            0);
   t.set_awaited_io(nullptr);
   if (!st.done()) return failure(w ? errno_error(ECANCELED) : w.error());  // cancelled while queued
-  executor::reap(st);
+  ex->reap_awaited(st);
   return detail::outcome_of(st);
 }
 
@@ -199,7 +199,7 @@ class perform_awaiter {
     t_.set_awaited_io(nullptr);
     auto w = t_.end_wait();
     if (!st_.done()) return failure(w ? errno_error(ECANCELED) : w.error());
-    executor::reap(st_);
+    t_.current_executor()->reap_awaited(st_);
     return detail::outcome_of(st_);
   }
 

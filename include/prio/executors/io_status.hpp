@@ -79,7 +79,9 @@ struct io_status {
   // initiation; kept across reuse.
   bool reap_on_wake = false;
   task* owner = nullptr;
-  tsc::ticks initiated, completed, reaped;  // valid once admitted
+  // Stamps of the executor's clock: initiated once admitted, completed once
+  // done(), reaped once reaped (each of the previous use until then).
+  tsc::ticks initiated, completed, reaped;
 
   // on_cqe, if set, sees every CQE of the operation before the executor does
   // (multishot accept/recv). Returning true means "more will come: keep the

@@ -67,10 +67,13 @@ struct task_options {
 };
 
 // Tick stamps of one run of a task (reset at attach) and its totals.
+// (Those every resume writes come first: they share a cache line with the
+// rest of what a resume touches, task::wake_status_.)
 struct task_times {
-  tsc::ticks attached = 0, launched = 0, suspended = 0, resumed = 0, completed = 0;
+  tsc::ticks resumed = 0, suspended = 0;
   tsc::ticks executed = 0;       // ticks spent running this run
   std::uint64_t resumptions = 0; // times resumed after a suspension, this run
+  tsc::ticks attached = 0, launched = 0, completed = 0;
 };
 
 class task {
@@ -240,15 +243,12 @@ class task {
     times_.attached = attached;
   }
 
-  // Links (each used by one container at a time).
-  list_node run_node_;    // runnable / pending queue, or slot wait queue
-  list_node live_node_;   // the executor's list of attached tasks
-  heap_node timer_node_;  // executor timer heap
-  intrusive_list<io_status, &io_status::node> in_flight_;
-  intrusive_list<io_status, &io_status::node> completed_;
-
-  // What an attach from another thread writes, together in one cache line
-  // (the executor's thread then fetches one line back, not four).
+  // Laid out by cache line. An I/O round trip (submit, suspend, complete,
+  // resume) touches lines 0 and 1 of its task and nothing else of it: with
+  // 64 tasks in flight, whatever else it touched would be a miss each time.
+  // Line 0: what an attach from another thread writes (the executor's
+  // thread then fetches one line back, not four), what every resume reads,
+  // and the run queue link.
   alignas(64) mpsc_node remote_node_; // cross-thread attach queue
   executor* ex_ = nullptr;
   std::atomic<task_state> state_{task_state::idle};
@@ -264,7 +264,17 @@ class task {
   std::uint32_t pending_cancels_ = 0;
   std::unique_ptr<context> ctx_;
   io_status* awaited_io_ = nullptr; // the one awaited by an await-one op
+  list_node run_node_;    // runnable / pending queue, or slot wait queue
+  // Line 1: a wait's outcome and the stamps of each slice.
+  result<void> wake_status_{};
+  task_times times_{};
   tsc::ticks attach_stamp_ = 0;     // attach()'s clock read, for times_.attached
+
+  // Links (each used by one container at a time).
+  list_node live_node_;   // the executor's list of attached tasks
+  heap_node timer_node_;  // executor timer heap
+  intrusive_list<io_status, &io_status::node> in_flight_;
+  intrusive_list<io_status, &io_status::node> completed_;
 
   union {
     task_fn fn;
@@ -287,8 +297,6 @@ class task {
 
   result<std::int64_t> outcome_{0};
   std::exception_ptr exception_;
-  result<void> wake_status_{};
-  task_times times_{};
   std::uint64_t id_;
 };
 
