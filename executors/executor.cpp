@@ -216,10 +216,13 @@ void executor::fire_timers(tsc::ticks now) noexcept {
   else
     t.ctx_->resume();
   tl_task = nullptr;
-  const tsc::ticks t1 = now_ = slice_end_clock();
+  tsc::ticks t1;
   if (track_task_time_) [[likely]] {
+    t1 = now_ = clock();
     t.times_.executed += t1 - slice_start_;
     stats_.in_tasks += t1 - slice_start_;
+  } else {
+    t1 = now_ = slice_end_clock();
   }
   if (t.ctx_->state() == context_state::finished)
     finish_task(t);
@@ -299,8 +302,11 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
   const tsc::ticks deadline =
       timeout == forever ? UINT64_MAX
                          : start + tsc::from_duration(std::max(timeout, std::chrono::nanoseconds(0)));
-  std::size_t done = 0;
-  bool need_enter = ring_ != nullptr;  // completions may be waiting in the kernel
+  // inline_budget_ counts the items left: each launch or resume here and
+  // each resume an inline wait makes (wait_inline()) spends one.
+  inline_budget_ = max_items;
+  const bool has_ring = ring_ != nullptr;
+  bool need_enter = has_ring;  // completions may be waiting in the kernel
   bool timed_out = false;
   for (;;) {
     if (remote_.visibly_nonempty()) drain_remote();
@@ -310,11 +316,10 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
     }
     if (!timers_.empty()) fire_timers(now_);
     if (task* t = pop_runnable()) {
-      inline_budget_ = max_items - done - 1;
+      --inline_budget_;
       run_task(*t);
-      done = max_items - 1 - inline_budget_;  // + the resumes wait_inline() made
-      need_enter = ring_ != nullptr;
-      if (++done >= max_items) break;
+      need_enter = has_ring;
+      if (inline_budget_ == 0) break;
       if (need_enter && now_ - last_enter_ >= submit_interval_ && (unsubmitted_ != 0 || in_flight_ != 0))
         submit_nonblocking(now_);  // busy CPU: I/O still moves
       continue;
@@ -325,7 +330,7 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
     // (An inline wait that entered and then suspended after all has
     // submitted and collected already: no second enter for the same work.)
     if (need_enter && (unsubmitted_ != 0 || (in_flight_ != 0 && !entered_inline_))) {
-      const bool wait_next = done == 0 && spin_ticks_ == 0 && now_ < deadline &&
+      const bool wait_next = inline_budget_ == max_items && spin_ticks_ == 0 && now_ < deadline &&
                              !wake_requested_.load(std::memory_order_relaxed);
       if (!wait_next) {
         submit_nonblocking(now_);
@@ -335,7 +340,7 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
       // Nothing done and a wait comes next: the wait's own enter submits
       // and collects as well, one system call instead of two.
     }
-    if (done > 0) break;
+    if (inline_budget_ != max_items) break;  // done something
     if (wake_requested_.load(std::memory_order_relaxed) &&
         wake_requested_.exchange(false, std::memory_order_acq_rel))
       break;  // wake(): return instead of blocking
@@ -347,17 +352,17 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
     tsc::ticks until = deadline;
     if (!timers_.empty() && timers_.top_key() < until) until = timers_.top_key();
     if (spin_for_work(until)) {
-      need_enter = ring_ != nullptr;
+      need_enter = has_ring;
       continue;
     }
     wait_for_events(until);
     need_enter = false;
   }
-  if (ring_ && unsubmitted_ != 0) submit_nonblocking(now_);
+  if (has_ring && unsubmitted_ != 0) submit_nonblocking(now_);
   tl_executor = outer;
   stats_.in_run += clock() - start;
   if (timed_out) return failure(errno_error(ETIME));
-  return done;
+  return max_items - inline_budget_;
 }
 
 bool executor::spin_for_work(tsc::ticks deadline) noexcept {

@@ -5,7 +5,9 @@
 // 64 x the rounds' difference: user-space instructions (or misses) per round
 // trip, without the setup. See bench/README.md.
 //
-//   nop_rounds <rounds> <asm|coroutine>
+//   nop_rounds <rounds> <asm|coroutine> [untracked]
+//
+// untracked: executor_options::track_task_time = false.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -16,13 +18,13 @@
 
 int main(int argc, char** argv) {
   using namespace prio;
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s <rounds> <asm|coroutine>\n", argv[0]);
+  if (argc != 3 && !(argc == 4 && std::strcmp(argv[3], "untracked") == 0)) {
+    std::fprintf(stderr, "usage: %s <rounds> <asm|coroutine> [untracked]\n", argv[0]);
     return 2;
   }
   const long rounds = std::atol(argv[1]);
   const bool coro = std::strcmp(argv[2], "coroutine") == 0;
-  auto ex = executor::create({.ring_entries = 128});
+  auto ex = executor::create({.ring_entries = 128, .track_task_time = argc != 4});
   if (!ex) return 1;
   std::vector<std::unique_ptr<task>> ts;
   for (int i = 0; i < 64; ++i) {

@@ -148,6 +148,11 @@ class executor {
   template <class Prep>
   result<admission> try_initiate(task& t, io_status& st, Prep&& prep,
                                  std::chrono::nanoseconds timeout = forever, bool may_wait = true) noexcept;
+  // admit() is try_initiate() for an st known to be neither in flight nor
+  // waiting for a slot (one made for this operation): no EBUSY check.
+  template <class Prep>
+  result<admission> admit(task& t, io_status& st, Prep&& prep, std::chrono::nanoseconds timeout = forever,
+                          bool may_wait = true) noexcept;
 
   // cancel_io() asks the kernel to cancel st (ASYNC_CANCEL); st completes
   // once both the operation's and the cancel's CQEs are in.
@@ -316,8 +321,8 @@ class executor {
   std::uint8_t untracked_slices_ = 0;    // slices since the last clock read, untracked
   tsc::ticks spin_ticks_ = 0;
   // slice_start_: when the running task's current slice began (run_task(),
-  // or the end of an inline wait). inline_budget_: how many more resumes
-  // run() allows while the current task runs (wait_inline() spends them).
+  // or the end of an inline wait). inline_budget_: the items run() has
+  // left: launches and resumes, its own and wait_inline()'s.
   // entered_inline_: an inline wait entered the kernel since run()'s last
   // enter of its own (cleared by entered() and at each run()).
   tsc::ticks slice_start_ = 0;

@@ -30,7 +30,9 @@ inline io_uring_sqe* executor::acquire_sqes(priority p, unsigned n) noexcept {
   if (tail + n - IO_URING_READ_ONCE(*sq_khead_) > sq.ring_entries) [[unlikely]]
     return make_sq_room_and_get();
   sq.sqe_tail = tail + 1;
-  return &sqes_[tail & sq.ring_mask];
+  io_uring_sqe* const sqe = &sqes_[tail & sq.ring_mask];
+  if (sqe == nullptr) __builtin_unreachable();  // the caller's null test folds away
+  return sqe;
 }
 
 inline bool task::wait_inline() noexcept {
@@ -114,16 +116,24 @@ inline void executor::reap_awaited(io_status& st) noexcept {
 template <class Prep>
 [[gnu::always_inline]] inline result<executor::admission> executor::try_initiate(
     task& t, io_status& st, Prep&& prep, std::chrono::nanoseconds timeout, bool may_wait) noexcept {
-  if (t.cancel_requested_) return failure(errno_error(ECANCELED));
-  if (!ring_) return failure(errno_error(EOPNOTSUPP));
+  if (t.cancel_requested_) return failure(errno_error(ECANCELED));  // (admit() tests it again: folded)
   if (st.state == io_state::in_flight || st.state == io_state::waiting_slot)
     return failure(errno_error(EBUSY));
+  return admit(t, st, prep, timeout, may_wait);
+}
+
+template <class Prep>
+[[gnu::always_inline]] inline result<executor::admission> executor::admit(
+    task& t, io_status& st, Prep&& prep, std::chrono::nanoseconds timeout, bool may_wait) noexcept {
+  if (t.cancel_requested_) return failure(errno_error(ECANCELED));
   const unsigned need = timeout == forever ? 1 : 2;
+  // (A compute-only executor has no slots: max_in_flight_ is 0.)
   if (io_uring_sqe* sqe = acquire_sqes(t.io_, need)) {
     prep(sqe);
     commit(t, st, sqe, timeout);
     return admission::submitted;
   }
+  if (!ring_) return failure(errno_error(EOPNOTSUPP));
   if (!may_wait) [[unlikely]]
     return failure(errc::cannot_suspend);
   auto* copy = reinterpret_cast<io_uring_sqe*>(t.deferred_sqe_);

@@ -70,7 +70,7 @@ result<std::int32_t> perform(task& t, Prep&& prep,
   io_status st;
   st.reap_on_wake = true;
   t.set_awaited_io(&st);
-  auto adm = ex->try_initiate(t, st, prep, timeout);
+  auto adm = ex->admit(t, st, prep, timeout);
   if (!adm) {
     t.set_awaited_io(nullptr);
     return failure(adm.error());
@@ -185,7 +185,7 @@ class perform_awaiter {
     }
     st_.reap_on_wake = true;
     t_.set_awaited_io(&st_);
-    adm_ = ex->try_initiate(t_, st_, prep_, timeout_);
+    adm_ = ex->admit(t_, st_, prep_, timeout_);
     if (!adm_) t_.set_awaited_io(nullptr);
     return !adm_;
   }
