@@ -43,7 +43,7 @@ void coro_context::resume_other() noexcept {
   if (current_) {
     current_.resume();
     current_context_ = outer;
-    if (!root_.done()) {
+    if (state_ == context_state::running) {  // the root marks it finished as it ends
       state_ = context_state::suspended;
       return;
     }

@@ -46,6 +46,8 @@ struct co_promise_base {
     bool await_ready() const noexcept { return false; }
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> done) const noexcept {
+      if constexpr (requires { done.promise().finished_; })  // co<void>, as roots are
+        if (context_state* s = done.promise().finished_) *s = context_state::finished;  // a root
       return done.promise().continuation_;
     }
     void await_resume() const noexcept {}
@@ -74,6 +76,10 @@ template <>
 struct co_promise_result<void> : co_promise_base {
   void return_void() const noexcept {}
   void take() const noexcept {}
+  // finished_: for a context's root (always a co<void>), the context's
+  // state, marked finished as the root ends (final_awaiter), so resume()
+  // learns it from its own cache line, not the root's frame.
+  context_state* finished_ = nullptr;
 };
 
 }  // namespace detail
@@ -121,7 +127,9 @@ class [[nodiscard]] co {
   handle h_{};
 };
 
-class coro_context final : public context {
+// (Cache-line aligned: what resume() touches, the state and current_, is
+// then in the context's first line.)
+class alignas(64) coro_context final : public context {
  public:
   coro_context() noexcept : context(switcher_kind::coroutine) {}
   // ~coro_context() destroys a root coroutine that never finished.
@@ -131,17 +139,17 @@ class coro_context final : public context {
   void resume_switch() noexcept override { resume_inline(); }
   // resume_inline() is resume() for a caller that knows the context is a
   // coro_context (the executor's run loop): the fast path continues a
-  // suspended coroutine and keeps only `this` live across the call (the
-  // outer context waits in outer_); launching and refusing are out of line.
+  // suspended coroutine; launching and refusing are out of line. The root
+  // marks state_ finished as it ends (co_promise_base::finished_).
   void resume_inline() noexcept {
     if (state_ != context_state::suspended) [[unlikely]]
       return resume_other();
-    outer_ = current_context_;
+    coro_context* const outer = current_context_;
     current_context_ = this;
     state_ = context_state::running;
     current_.resume();
-    current_context_ = outer_;
-    if (root_.done()) [[unlikely]]
+    current_context_ = outer;
+    if (state_ != context_state::running) [[unlikely]]
       finish();
     else
       state_ = context_state::suspended;
@@ -149,7 +157,10 @@ class coro_context final : public context {
 
   // set_root() is called by entry(arg) inside resume(): the coroutine that is
   // the body. Calling thread: the one inside resume().
-  void set_root(co<void>&& root) noexcept { root_ = std::move(root); }
+  void set_root(co<void>&& root) noexcept {
+    root_ = std::move(root);
+    if (root_) root_.get().promise().finished_ = &state_;
+  }
   // set_current() names the handle the next resume() continues; awaitables
   // call it from await_suspend and then suspend (return true/void/noop).
   void set_current(std::coroutine_handle<> h) noexcept { current_ = h; }
@@ -165,11 +176,10 @@ class coro_context final : public context {
 
   PRIO_HOT_TLS static constinit thread_local coro_context* current_context_;
 
+  std::coroutine_handle<> current_{};  // first: in line 0, with state_
   entry_fn entry_ = nullptr;
   void* arg_ = nullptr;
   co<void> root_;
-  std::coroutine_handle<> current_{};
-  coro_context* outer_ = nullptr;  // current() of the resumer, while running
 };
 
 // suspend_context() is an awaitable that suspends the running coroutine
