@@ -80,7 +80,8 @@ struct io_status {
   bool reap_on_wake = false;
   task* owner = nullptr;
   // Stamps of the executor's clock: initiated once admitted, completed once
-  // done(), reaped once reaped (each of the previous use until then).
+  // done(), reaped once reaped. Unset before that: a reused record still
+  // holds its previous use's, a new one none (do not read them).
   tsc::ticks initiated, completed, reaped;
 
   // on_cqe, if set, sees every CQE of the operation before the executor does
