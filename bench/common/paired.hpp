@@ -12,6 +12,8 @@
 //   rows.print("time per round trip, prio / baseline");
 #pragma once
 
+#include <benchmark/benchmark.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -89,5 +91,20 @@ class paired_rows {
   };
   std::vector<row> rows_;
 };
+
+// paired_loop() is a benchmark body of pairs: each iteration of `state` is
+// one pair of subject() and baseline() chunks; their ratios go to `rows` as
+// row `name` (target: at most), and the median to the counter "ratio".
+template <class S, class B>
+void paired_loop(benchmark::State& state, paired_rows& rows, const char* name, double target, S&& subject,
+                 B&& baseline) {
+  std::vector<double> ratios;
+  int pair = 0;
+  for (auto _ : state) ratios.push_back(paired_time_ratio(pair++, subject, baseline));
+  std::vector<double> sorted = ratios;
+  std::sort(sorted.begin(), sorted.end());
+  if (!sorted.empty()) state.counters["ratio"] = quantile(sorted, 0.5);
+  rows.add(name, ratios, target, true);
+}
 
 }  // namespace prio::bench

@@ -182,16 +182,10 @@ prio::bench::paired_rows g_paired;
 constexpr int pairs_per_run = 30;
 
 // paired_loop() records the pair ratios of `subject` against `baseline`
-// (each runs n round trips per call) as row `name`.
+// (each runs n round trips per call) as row `name` of g_paired.
 template <class S, class B>
 void paired_loop(benchmark::State& state, const char* name, double target, S&& subject, B&& baseline) {
-  std::vector<double> ratios;
-  int pair = 0;
-  for (auto _ : state) ratios.push_back(prio::bench::paired_time_ratio(pair++, subject, baseline));
-  std::vector<double> sorted = ratios;
-  std::sort(sorted.begin(), sorted.end());
-  state.counters["ratio"] = prio::bench::quantile(sorted, 0.5);
-  g_paired.add(name, ratios, target, true);
+  prio::bench::paired_loop(state, g_paired, name, target, subject, baseline);
 }
 
 void BM_paired_bare_coroutine(benchmark::State& state, bool direct) {

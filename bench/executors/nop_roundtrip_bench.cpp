@@ -176,18 +176,11 @@ void BM_paired_nop(benchmark::State& state, const char* name, switcher_kind k, b
   raw_loop baseline;
   subject.batches(batches_per_chunk);  // warm both
   baseline.batches(batches_per_chunk);
-  std::vector<double> ratios;
-  int pair = 0;
   bool ok = true;
-  for (auto _ : state)
-    ratios.push_back(prio::bench::paired_time_ratio(
-        pair++, [&] { ok = subject.batches(batches_per_chunk) && ok; },
-        [&] { baseline.batches(batches_per_chunk); }));
+  prio::bench::paired_loop(
+      state, g_paired, name, 1.25, [&] { ok = subject.batches(batches_per_chunk) && ok; },
+      [&] { baseline.batches(batches_per_chunk); });
   if (!ok) state.SkipWithError("run() failed");
-  std::vector<double> sorted = ratios;
-  std::sort(sorted.begin(), sorted.end());
-  state.counters["ratio"] = prio::bench::quantile(sorted, 0.5);
-  g_paired.add(name, ratios, 1.25, true);
 }
 BENCHMARK_CAPTURE(BM_paired_nop, asm, "asm / raw liburing", switcher_kind::asm_switch, true)
     ->Iterations(pairs_per_run);
