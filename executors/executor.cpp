@@ -320,7 +320,8 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
       run_task(*t);
       need_enter = has_ring;
       if (inline_budget_ == 0) break;
-      if (need_enter && now_ - last_enter_ >= submit_interval_ && (unsubmitted_ != 0 || in_flight_ != 0))
+      // (Without a ring both counts stay 0.)
+      if (now_ >= submit_due_ && (unsubmitted_ != 0 || in_flight_ != 0))
         submit_nonblocking(now_);  // busy CPU: I/O still moves
       continue;
     }
@@ -415,7 +416,8 @@ void executor::wait_for_events(tsc::ticks deadline) noexcept {
     }
     ++stats_.enters;
   }
-  last_enter_ = now_ = clock();
+  now_ = clock();
+  entered_at(now_);
   stats_.sleeping += now_ - t0;
   sleeping_.store(false, std::memory_order_relaxed);
 }

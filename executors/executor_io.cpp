@@ -235,26 +235,27 @@ inline void executor::io_finished(io_status& st) noexcept { settled(st, settle_i
 void executor::handle_cqe(std::uint64_t user_data, std::int32_t res, std::uint32_t flags) noexcept {
   const auto t = static_cast<tag>(user_data & tag_mask);
   auto* st = reinterpret_cast<io_status*>(user_data & ~tag_mask);
-  switch (t) {
-    case tag_op:
-      if (st->on_cqe && st->on_cqe(*st, res, flags)) return;  // multishot: more to come
-      st->res = res;
-      st->cqe_flags = flags;
-      break;
-    case tag_cancel:
-      --st->owner->pending_cancels_;
-      break;
-    case tag_link_timeout:
-      if (res == -ETIME) st->timed_out = true;
-      break;
-    case tag_wake:
-      wake_armed_ = false;
-      wake_pending_.store(false, std::memory_order_release);
-      ++stats_.wakeups;
-      if (!closed_.load(std::memory_order_relaxed)) arm_wake_read();
-      return;
-    default:
-      return;
+  if (t == tag_op) [[likely]] {  // the operation's own CQE, before the rarer tags
+    if (st->on_cqe && st->on_cqe(*st, res, flags)) return;  // multishot: more to come
+    st->res = res;
+    st->cqe_flags = flags;
+  } else {
+    switch (t) {
+      case tag_cancel:
+        --st->owner->pending_cancels_;
+        break;
+      case tag_link_timeout:
+        if (res == -ETIME) st->timed_out = true;
+        break;
+      case tag_wake:
+        wake_armed_ = false;
+        wake_pending_.store(false, std::memory_order_release);
+        ++stats_.wakeups;
+        if (!closed_.load(std::memory_order_relaxed)) arm_wake_read();
+        return;
+      default:
+        return;
+    }
   }
   if (--st->pending == 0) io_finished(*st);
 }
@@ -432,7 +433,8 @@ int executor::enter(tsc::ticks t0, unsigned wait_nr) noexcept {
     r = detail::ring_enter(enter_fd_, to_submit, wait_nr, flags);
   } while (r == -EINTR);
   entered(n, r >= 0);
-  last_enter_ = now_ = clock();
+  now_ = clock();
+  entered_at(now_);
   stats_.in_io_uring += now_ - t0;
   return r;
 }

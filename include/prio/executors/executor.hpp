@@ -268,6 +268,11 @@ class executor {
       return clock();
     return now_;
   }
+  // entered_at(): an enter (or a sleep) ended at `now`: the busy loop's
+  // next non-blocking submit is due submit_interval_ later (saturating).
+  void entered_at(tsc::ticks now) noexcept {
+    submit_due_ = now + submit_interval_ < now ? UINT64_MAX : now + submit_interval_;
+  }
   void wait_for_events(tsc::ticks deadline) noexcept;
   bool spin_for_work(tsc::ticks deadline) noexcept;
   void shutdown() noexcept;
@@ -286,7 +291,7 @@ class executor {
   // batch; I/O and task stamps use it so the hot path reads the TSC about
   // once per resume (a TSC read costs 6-20 ns, more than a switch).
   alignas(64) tsc::ticks now_ = 0;
-  tsc::ticks last_enter_ = 0;                // now_ at the last io_uring_enter
+  tsc::ticks submit_due_ = 0;                // the last io_uring_enter + submit_interval_
   tsc::ticks submit_interval_ = 0;
   std::unique_ptr<io_uring, ring_deleter> ring_;
   unsigned unsubmitted_ = 0;                 // SQEs prepared since the last enter
