@@ -68,7 +68,7 @@ class paired_rows {
   }
   void print(const char* what) {
     if (rows_.empty()) return;
-    std::printf("\n%-34s %7s %7s %7s %8s  (paired chunks: %s)\n", "pairing", "p25", "median", "p75", "target",
+    std::printf("\n%-38s %7s %7s %7s %8s  (paired chunks: %s)\n", "pairing", "p25", "median", "p75", "target",
                 what);
     for (auto& r : rows_) {
       if (r.ratios.empty()) continue;
@@ -77,7 +77,7 @@ class paired_rows {
       const bool missed = r.target > 0 && (r.at_most ? med > r.target : med < r.target);
       char target[16] = "-";
       if (r.target > 0) std::snprintf(target, sizeof(target), "%s %.2f", r.at_most ? "<=" : ">=", r.target);
-      std::printf("%-34s %7.3f %7.3f %7.3f %8s%s  (%zu pairs)\n", r.name.c_str(), quantile(r.ratios, 0.25), med,
+      std::printf("%-38s %7.3f %7.3f %7.3f %8s%s  (%zu pairs)\n", r.name.c_str(), quantile(r.ratios, 0.25), med,
                   quantile(r.ratios, 0.75), target, missed ? "  MISSED" : "", r.ratios.size());
     }
   }

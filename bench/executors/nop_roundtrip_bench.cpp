@@ -5,6 +5,10 @@
 // target is prio <= 1.25x raw liburing. user_ns/op and
 // sys_ns/op split each round trip into user space and the kernel.
 //
+// BM_bare_coro_nop and BM_paired_{bare_over_raw,prio_over_bare} split the
+// ratio: a bare C++20 coroutine scheduler on the same ring
+// (nop_baselines.hpp) against raw liburing, and prio against it.
+//
 // BM_paired_nop/* measure the same ratio the way it holds on a noisy shared
 // host (bench/common/paired.hpp): one iteration is a pair of back-to-back
 // chunks, prio's batches and the raw loop's, and main() prints the median
@@ -21,12 +25,15 @@
 #include "bench/common/cpu_split.hpp"
 #include "bench/common/paired.hpp"
 #include "bench/common/ratio_reporter.hpp"
+#include "bench/executors/nop_baselines.hpp"
 #include "prio/io/nop.hpp"
 
 namespace {
 
 using namespace prio;
-constexpr int kTasks = 64;
+using prio::bench::bare_coro_loop;
+using prio::bench::kTasks;
+using prio::bench::raw_loop;
 
 // prio_loop: an executor with kTasks tasks, each looping on one NOP round
 // trip (nop() or co_await async_nop()) until stop.
@@ -89,44 +96,6 @@ class prio_loop {
   std::uint64_t nops_ = 0;
 };
 
-// raw_loop: the baseline, the same ring setup and batch size, no tasks.
-class raw_loop {
- public:
-  raw_loop() {
-    io_uring_params p;
-    std::memset(&p, 0, sizeof(p));
-    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL;
-    if (io_uring_queue_init_params(128, &ring_, &p) < 0) {
-      std::memset(&p, 0, sizeof(p));
-      if (io_uring_queue_init_params(128, &ring_, &p) < 0) std::abort();
-    }
-    (void)io_uring_register_ring_fd(&ring_);  // as the executor does on its thread
-  }
-  ~raw_loop() { io_uring_queue_exit(&ring_); }
-  void batches(int n) {
-    for (int b = 0; b < n; ++b) {
-      for (int i = 0; i < kTasks; ++i) {
-        io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-        io_uring_prep_nop(sqe);
-        io_uring_sqe_set_data64(sqe, static_cast<std::uint64_t>(i));
-      }
-      io_uring_submit_and_wait(&ring_, kTasks);
-      unsigned head, seen = 0;
-      io_uring_cqe* cqe;
-      io_uring_for_each_cqe(&ring_, head, cqe) {
-        nops_ += cqe->res == 0;
-        ++seen;
-      }
-      io_uring_cq_advance(&ring_, seen);
-    }
-  }
-  std::uint64_t nops() const { return nops_; }
-
- private:
-  io_uring ring_;
-  std::uint64_t nops_ = 0;
-};
-
 void BM_prio_nop(benchmark::State& state, switcher_kind k, bool track_task_time = true) {
   prio_loop loop(k, track_task_time);
   const std::uint64_t enters0 = loop.ex().stats().enters, nops0 = loop.nops();
@@ -166,6 +135,19 @@ void BM_raw_liburing_nop(benchmark::State& state) {
 }
 BENCHMARK(BM_raw_liburing_nop);
 
+// The bare coroutine scheduler (nop_baselines.hpp): what C++20 coroutines
+// cost on this ring without anything else prio does.
+void BM_bare_coro_nop(benchmark::State& state) {
+  bare_coro_loop loop;
+  const std::uint64_t nops0 = loop.nops();
+  bench::cpu_split split;
+  for (auto _ : state) loop.batches(1);
+  split.report(state, loop.nops() - nops0);
+  state.counters["nops"] = static_cast<double>(loop.nops());
+  state.SetItemsProcessed(state.iterations() * kTasks);
+}
+BENCHMARK(BM_bare_coro_nop);
+
 // --- paired chunks ---------------------------------------------------------------
 prio::bench::paired_rows g_paired;
 constexpr int pairs_per_run = 30;
@@ -192,6 +174,35 @@ BENCHMARK_CAPTURE(BM_paired_nop, coroutine_untracked, "coroutine untracked / raw
                   switcher_kind::coroutine, false)
     ->Iterations(pairs_per_run);
 
+// Where the gap is: the bare coroutine loop against raw liburing, and prio's
+// coroutine tasks against the bare loop (no targets: they split the ratio).
+void BM_paired_bare_over_raw(benchmark::State& state) {
+  bare_coro_loop subject;
+  raw_loop baseline;
+  subject.batches(batches_per_chunk);
+  baseline.batches(batches_per_chunk);
+  prio::bench::paired_loop(
+      state, g_paired, "bare coroutines / raw liburing", 0, [&] { subject.batches(batches_per_chunk); },
+      [&] { baseline.batches(batches_per_chunk); });
+}
+BENCHMARK(BM_paired_bare_over_raw)->Iterations(pairs_per_run);
+
+void BM_paired_prio_over_bare(benchmark::State& state, const char* name, bool track_task_time) {
+  prio_loop subject(switcher_kind::coroutine, track_task_time);
+  bare_coro_loop baseline;
+  subject.batches(batches_per_chunk);
+  baseline.batches(batches_per_chunk);
+  bool ok = true;
+  prio::bench::paired_loop(
+      state, g_paired, name, 0, [&] { ok = subject.batches(batches_per_chunk) && ok; },
+      [&] { baseline.batches(batches_per_chunk); });
+  if (!ok) state.SkipWithError("run() failed");
+}
+BENCHMARK_CAPTURE(BM_paired_prio_over_bare, coroutine, "coroutine / bare coroutines", true)
+    ->Iterations(pairs_per_run);
+BENCHMARK_CAPTURE(BM_paired_prio_over_bare, coroutine_untracked, "coroutine untracked / bare coroutines", false)
+    ->Iterations(pairs_per_run);
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -203,10 +214,12 @@ int main(int argc, char** argv) {
       {"BM_prio_nop/coroutine", "BM_raw_liburing_nop", 1.25},
       {"BM_prio_nop/asm_untracked", "BM_raw_liburing_nop", 1.25},
       {"BM_prio_nop/coroutine_untracked", "BM_raw_liburing_nop", 1.25},
+      {"BM_bare_coro_nop", "BM_raw_liburing_nop", 0},
+      {"BM_prio_nop/coroutine_untracked", "BM_bare_coro_nop", 0},
   });
   benchmark::RunSpecifiedBenchmarks(&rep);
   rep.print_ratios();
-  g_paired.print("time per NOP round trip, prio / raw liburing");
+  g_paired.print("time per NOP round trip, subject / baseline");
   benchmark::Shutdown();
   return 0;
 }
