@@ -4,6 +4,7 @@
 // coroutine resume for the coroutine switcher. main() prints the ratios.
 #include <benchmark/benchmark.h>
 
+#include "bench/common/bare_coroutine.hpp"
 #include "bench/common/paired.hpp"
 #include "bench/common/ratio_reporter.hpp"
 
@@ -135,16 +136,7 @@ void BM_boost_fcontext_same_interface(benchmark::State& state) {
 BENCHMARK(BM_boost_fcontext_same_interface);
 #endif
 
-struct bare_task {
-  struct promise_type {
-    bare_task get_return_object() { return {std::coroutine_handle<promise_type>::from_promise(*this)}; }
-    std::suspend_always initial_suspend() noexcept { return {}; }
-    std::suspend_always final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept {}
-  };
-  std::coroutine_handle<promise_type> h;
-};
+using prio::bench::bare_task;
 
 bare_task bare_forever() {
   for (;;) co_await std::suspend_always{};

@@ -18,8 +18,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <exception>
 #include <vector>
+
+#include "bench/common/bare_coroutine.hpp"
 
 namespace prio::bench {
 
@@ -63,7 +64,8 @@ class baseline_ring {
 
 class raw_loop {
  public:
-  void batches(int n) {
+  // batches() runs n x kTasks round trips (true: as prio_loop's does).
+  bool batches(int n) {
     for (int b = 0; b < n; ++b) {
       for (int i = 0; i < kTasks; ++i) {
         io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
@@ -73,6 +75,7 @@ class raw_loop {
       io_uring_submit_and_wait(ring_.get(), kTasks);
       ring_.reap([this](const io_uring_cqe& c) { nops_ += c.res == 0; });
     }
+    return true;
   }
   std::uint64_t nops() const { return nops_; }
 
@@ -101,26 +104,17 @@ class bare_coro_loop {
 
   // batches() runs n x kTasks round trips: submit and wait for the batch,
   // queue each CQE's coroutine, resume them (each prepares its next NOP).
-  void batches(int n) {
+  bool batches(int n) {
     for (int b = 0; b < n; ++b) {
       io_uring_submit_and_wait(ring_.get(), kTasks);
       ring_.reap([this](const io_uring_cqe& c) { complete(c); });
       resume_ready();
     }
+    return true;
   }
   std::uint64_t nops() const { return nops_; }
 
  private:
-  struct coro {
-    struct promise_type {
-      coro get_return_object() { return {std::coroutine_handle<promise_type>::from_promise(*this)}; }
-      std::suspend_always initial_suspend() noexcept { return {}; }
-      std::suspend_always final_suspend() noexcept { return {}; }
-      void return_void() noexcept {}
-      void unhandled_exception() noexcept { std::terminate(); }
-    };
-    std::coroutine_handle<promise_type> h;
-  };
   struct nop_awaiter {
     bare_coro_loop& loop;
     std::coroutine_handle<> h{};
@@ -135,7 +129,7 @@ class bare_coro_loop {
     std::int32_t await_resume() const noexcept { return res; }
   };
 
-  coro body() {
+  bare_task body() {
     while (!stop_) {
       const std::int32_t r = co_await nop_awaiter{*this};
       if (r < 0) std::abort();
@@ -153,7 +147,7 @@ class bare_coro_loop {
 
   static constexpr unsigned kReady = 128;  // > kTasks: each coroutine is queued once at most
   baseline_ring ring_;
-  std::vector<coro> tasks_;
+  std::vector<bare_task> tasks_;
   std::coroutine_handle<> ready_[kReady];
   unsigned head_ = 0, tail_ = 0;
   bool stop_ = false;

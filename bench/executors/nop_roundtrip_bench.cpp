@@ -153,16 +153,20 @@ prio::bench::paired_rows g_paired;
 constexpr int pairs_per_run = 30;
 constexpr int batches_per_chunk = 100;  // 6,400 round trips, ~0.6-1 ms
 
+// paired_chunks() warms both loops, then times pairs of their chunks.
+template <class S, class B>
+void paired_chunks(benchmark::State& state, const char* name, double target, S& subject, B& baseline) {
+  bool ok = subject.batches(batches_per_chunk) && baseline.batches(batches_per_chunk);
+  prio::bench::paired_loop(
+      state, g_paired, name, target, [&] { ok = subject.batches(batches_per_chunk) && ok; },
+      [&] { ok = baseline.batches(batches_per_chunk) && ok; });
+  if (!ok) state.SkipWithError("run() failed");
+}
+
 void BM_paired_nop(benchmark::State& state, const char* name, switcher_kind k, bool track_task_time) {
   prio_loop subject(k, track_task_time);
   raw_loop baseline;
-  subject.batches(batches_per_chunk);  // warm both
-  baseline.batches(batches_per_chunk);
-  bool ok = true;
-  prio::bench::paired_loop(
-      state, g_paired, name, 1.25, [&] { ok = subject.batches(batches_per_chunk) && ok; },
-      [&] { baseline.batches(batches_per_chunk); });
-  if (!ok) state.SkipWithError("run() failed");
+  paired_chunks(state, name, 1.25, subject, baseline);
 }
 BENCHMARK_CAPTURE(BM_paired_nop, asm, "asm / raw liburing", switcher_kind::asm_switch, true)
     ->Iterations(pairs_per_run);
@@ -179,24 +183,14 @@ BENCHMARK_CAPTURE(BM_paired_nop, coroutine_untracked, "coroutine untracked / raw
 void BM_paired_bare_over_raw(benchmark::State& state) {
   bare_coro_loop subject;
   raw_loop baseline;
-  subject.batches(batches_per_chunk);
-  baseline.batches(batches_per_chunk);
-  prio::bench::paired_loop(
-      state, g_paired, "bare coroutines / raw liburing", 0, [&] { subject.batches(batches_per_chunk); },
-      [&] { baseline.batches(batches_per_chunk); });
+  paired_chunks(state, "bare coroutines / raw liburing", 0, subject, baseline);
 }
 BENCHMARK(BM_paired_bare_over_raw)->Iterations(pairs_per_run);
 
 void BM_paired_prio_over_bare(benchmark::State& state, const char* name, bool track_task_time) {
   prio_loop subject(switcher_kind::coroutine, track_task_time);
   bare_coro_loop baseline;
-  subject.batches(batches_per_chunk);
-  baseline.batches(batches_per_chunk);
-  bool ok = true;
-  prio::bench::paired_loop(
-      state, g_paired, name, 0, [&] { ok = subject.batches(batches_per_chunk) && ok; },
-      [&] { baseline.batches(batches_per_chunk); });
-  if (!ok) state.SkipWithError("run() failed");
+  paired_chunks(state, name, 0, subject, baseline);
 }
 BENCHMARK_CAPTURE(BM_paired_prio_over_bare, coroutine, "coroutine / bare coroutines", true)
     ->Iterations(pairs_per_run);
