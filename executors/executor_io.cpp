@@ -194,11 +194,8 @@ inline executor::io_wake executor::settle_io(io_status& st) noexcept {
   if (st.node.linked()) t.in_flight_.remove(st);
   if (t.state() != task_state::suspended_io) [[unlikely]]
     return io_wake::other;
-  if (t.awaited_io_ == &st) {  // wait_io()
-    t.completed_.push_back(st);
-    return io_wake::awaited;
-  }
   t.completed_.push_back(st);
+  if (t.awaited_io_ == &st) return io_wake::awaited;  // wait_io()
   if (t.waiting_any_io_ && t.awaited_io_ == nullptr) {  // suspend_until_completed_io()
     // A cancelled wait resumes only once every CQE of the task is in.
     if (!t.cancel_requested_) return io_wake::ok;

@@ -14,11 +14,9 @@
 // chunks, prio's batches and the raw loop's, and main() prints the median
 // pair ratio with its quartiles.
 #include <benchmark/benchmark.h>
-#include <liburing.h>
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -124,28 +122,24 @@ BENCHMARK_CAPTURE(BM_prio_nop, coroutine, switcher_kind::coroutine);
 BENCHMARK_CAPTURE(BM_prio_nop, asm_untracked, switcher_kind::asm_switch, false);
 BENCHMARK_CAPTURE(BM_prio_nop, coroutine_untracked, switcher_kind::coroutine, false);
 
-void BM_raw_liburing_nop(benchmark::State& state) {
-  raw_loop loop;
-  bench::cpu_split split;
-  for (auto _ : state) loop.batches(1);
-  split.report(state, state.iterations() * kTasks);
-  state.counters["nops"] = static_cast<double>(loop.nops());
-  state.counters["enters_per_batch"] = 1;
-  state.SetItemsProcessed(state.iterations() * kTasks);
-}
-BENCHMARK(BM_raw_liburing_nop);
-
-// The bare coroutine scheduler (nop_baselines.hpp): what C++20 coroutines
-// cost on this ring without anything else prio does.
-void BM_bare_coro_nop(benchmark::State& state) {
-  bare_coro_loop loop;
+// A baseline loop (nop_baselines.hpp) in batches of kTasks NOPs, one
+// io_uring_enter each.
+template <class Loop>
+void baseline_nop(benchmark::State& state) {
+  Loop loop;
   const std::uint64_t nops0 = loop.nops();
   bench::cpu_split split;
   for (auto _ : state) loop.batches(1);
   split.report(state, loop.nops() - nops0);
   state.counters["nops"] = static_cast<double>(loop.nops());
+  state.counters["enters_per_batch"] = 1;
   state.SetItemsProcessed(state.iterations() * kTasks);
 }
+void BM_raw_liburing_nop(benchmark::State& state) { baseline_nop<raw_loop>(state); }
+BENCHMARK(BM_raw_liburing_nop);
+// The bare coroutine scheduler: what C++20 coroutines cost on this ring
+// without anything else prio does.
+void BM_bare_coro_nop(benchmark::State& state) { baseline_nop<bare_coro_loop>(state); }
 BENCHMARK(BM_bare_coro_nop);
 
 // --- paired chunks ---------------------------------------------------------------
