@@ -8,12 +8,8 @@
 #include "bench/common/paired.hpp"
 #include "bench/common/ratio_reporter.hpp"
 
-#include <algorithm>
 #include <coroutine>
-#include <cstdio>
 #include <memory>
-#include <string>
-#include <vector>
 
 #include "prio/context/context.hpp"
 #include "prio/context/coro.hpp"
