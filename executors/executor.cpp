@@ -78,14 +78,14 @@ result<void> executor::claim(task& t) noexcept {
     if (s != task_state::idle && s != task_state::completed) return failure(errc::task_busy);
   } while (!t.state_.compare_exchange_weak(s, task_state::pending, std::memory_order_acq_rel));
   t.claimed_from_ = s;
-  t.ex_ = this;
+  t.set_executor(this);
   t.cancel_requested_ = false;
   return success();
 }
 
 // unclaim(): nobody else can have seen t pending, it is in no queue yet.
 void executor::unclaim(task& t) noexcept {
-  t.ex_ = nullptr;
+  t.set_executor(nullptr);
   t.state_.store(t.claimed_from_, std::memory_order_release);
 }
 
@@ -250,7 +250,7 @@ void executor::complete_task(task& t) noexcept {
   t.times_.completed = now_;
   ++stats_.completed;
   live_.remove(t);
-  t.ex_ = nullptr;
+  t.set_executor(nullptr);
   t.state_.store(task_state::completed, std::memory_order_release);
   if (t.on_complete_) t.on_complete_(t, t.on_complete_arg_);
 }
@@ -462,7 +462,7 @@ void executor::shutdown() noexcept {
       }
     }
     if (t->timer_node_.in_heap) timers_.remove(&t->timer_node_);
-    t->ex_ = nullptr;
+    t->set_executor(nullptr);
     t->awaited_io_ = nullptr;  // its frame is never resumed: the record may go away
     t->outcome_ = failure(errc::executor_closed);
     t->state_.store(task_state::completed, std::memory_order_release);

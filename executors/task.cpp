@@ -238,8 +238,9 @@ result<io_status*> task::io_awaiter::await_resume() noexcept {
 }
 
 result<void> task::cancel() noexcept {
-  executor* ex = ex_;
   const task_state s = state();
+  // Atomic: off the executor's thread this races with claim and completion.
+  executor* const ex = std::atomic_ref<executor*>(ex_).load(std::memory_order_acquire);
   if (!ex || s == task_state::idle || s == task_state::completed) return failure(errno_error(EINVAL));
   if (!ex->on_bound_thread()) return failure(errc::not_on_executor);
   ex->cancel_task(*this);

@@ -156,7 +156,9 @@ class task {
   // cancel() asks the task to stop, on its executor's thread. Pending: it
   // completes at once with ECANCELED without running. Otherwise every wait it
   // is in or enters returns ECANCELED from now until it completes; I/O in
-  // flight is cancelled and drained first. Error EINVAL if not attached.
+  // flight is cancelled and drained first. Error EINVAL if not attached,
+  // errc::not_on_executor when called on any other thread than its
+  // executor's (nothing is cancelled then).
   result<void> cancel() noexcept;
   bool cancel_requested() const noexcept { return cancel_requested_; }
 
@@ -233,6 +235,13 @@ class task {
   co<result<std::int64_t>> make_coroutine_body();
   void reset_body() noexcept;
   bool body_locked() const noexcept;  // attached: set_body() says so and does nothing
+  // set_executor(): ex_ changes on a claim (the attaching thread) and on
+  // completion (the executor's thread), and cancel() reads it from whatever
+  // thread calls it, to refuse a call off the executor's thread. Those
+  // accesses are atomic (plain moves on x86-64 and AArch64); the executor's
+  // own reads of an attached task's ex_ stay plain.
+  void set_executor(executor* ex) noexcept { std::atomic_ref<executor*>(ex_).store(ex, std::memory_order_release); }
+
   // reset_run() clears what one run of the task leaves behind (executor's
   // thread, before the run starts); `attached` is the new run's stamp.
   void reset_run(tsc::ticks attached) noexcept {
