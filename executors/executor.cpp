@@ -361,7 +361,9 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
   }
   if (has_ring && unsubmitted_ != 0) submit_nonblocking(now_);
   tl_executor = outer;
-  stats_.in_run += clock() - start;
+  const tsc::ticks end = clock();
+  stats_.in_run += end - start;
+  publish_stats_if_due(end);
   if (timed_out) return failure(errno_error(ETIME));
   return max_items - inline_budget_;
 }
@@ -397,6 +399,7 @@ void executor::wait_for_events(tsc::ticks deadline) noexcept {
     return;
   }
   const tsc::ticks t0 = now_;  // read by run() just before
+  publish_stats_at(t0);        // what a monitoring thread sees while we sleep
   const bool bounded = deadline != UINT64_MAX;
   const std::uint64_t ns = bounded && deadline > t0 ? tsc::to_ns(deadline - t0) : 0;
   if (ring_) {
@@ -420,6 +423,18 @@ void executor::wait_for_events(tsc::ticks deadline) noexcept {
   entered_at(now_);
   stats_.sleeping += now_ - t0;
   sleeping_.store(false, std::memory_order_relaxed);
+}
+
+result<void> executor::publish_stats() noexcept {
+  const auto owner = owner_.load(std::memory_order_acquire);
+  if (owner != std::thread::id{} && owner != std::this_thread::get_id()) return failure(errc::not_on_executor);
+  publish_stats_at(clock());
+  return success();
+}
+
+void executor::publish_stats_at(tsc::ticks now) noexcept {
+  published_at_ = now;
+  published_.publish(stats());
 }
 
 executor_stats executor::stats() const noexcept {
@@ -467,6 +482,7 @@ void executor::shutdown() noexcept {
     t->outcome_ = failure(errc::executor_closed);
     t->state_.store(task_state::completed, std::memory_order_release);
   }
+  publish_stats_at(clock());  // the final counts
   if (stranded != 0)
     std::fprintf(stderr,
                  "prio: executor destroyed with %zu task(s) suspended mid-body; "

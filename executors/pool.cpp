@@ -44,6 +44,7 @@ result<std::unique_ptr<pool>> pool::create(const pool_options& o) noexcept {
     const std::vector<int> cpus = allowed_cpus();
     const unsigned n = o.threads ? o.threads : static_cast<unsigned>(cpus.size());
     p->final_stats_.resize(n);
+    p->running_.assign(n, nullptr);
     p->threads_.reserve(n);
     for (unsigned i = 0; i < n; ++i) {
       const int cpu = o.cpu_pinning ? cpus[i % cpus.size()] : -1;
@@ -97,6 +98,7 @@ void pool::thread_main(unsigned i) noexcept {
   {
     std::lock_guard<std::mutex> g(start_mutex_);
     if (error && !start_error_) start_error_ = error;
+    if (!error) running_[i] = &(*w)->exec();
     ++started_;
     start_cv_.notify_all();
   }
@@ -109,7 +111,21 @@ void pool::thread_main(unsigned i) noexcept {
     break;
   }
   bufs.reset();  // every task has completed: no buffer is claimed or in use
+  std::lock_guard<std::mutex> g(start_mutex_);
   final_stats_[i] = (*w)->exec().stats();
+  running_[i] = nullptr;  // before w (and its executor) goes
+}
+
+result<std::vector<executor_stats>> pool::live_stats() const noexcept {
+  try {
+    std::lock_guard<std::mutex> g(start_mutex_);
+    std::vector<executor_stats> out(final_stats_.size());
+    for (std::size_t i = 0; i < out.size(); ++i)
+      out[i] = running_[i] ? running_[i]->published_stats() : final_stats_[i];
+    return out;
+  } catch (const std::bad_alloc&) {
+    return failure(errno_error(ENOMEM));
+  }
 }
 
 result<void> pool::shutdown(std::chrono::nanoseconds timeout) noexcept {
@@ -176,7 +192,7 @@ void pool::recycle(task& t, void* self) noexcept {
 }
 
 std::size_t pool::pooled_tasks() const noexcept {
-  std::lock_guard<std::mutex> g(const_cast<std::mutex&>(start_mutex_));
+  std::lock_guard<std::mutex> g(start_mutex_);
   return all_.size();
 }
 

@@ -27,6 +27,7 @@
 #include "prio/runtime/intrusive.hpp"
 #include "prio/runtime/pairing_heap.hpp"
 #include "prio/runtime/result.hpp"
+#include "prio/runtime/seqlock.hpp"
 
 struct io_uring;
 struct io_uring_sqe;
@@ -108,7 +109,22 @@ class executor {
   // for a thread that loops on run() and checks a stop flag between calls.
   void wake() noexcept;
 
+  // stats() is the executor's counters as they are now: the bound thread
+  // only (anywhere else it races with the run loop).
   executor_stats stats() const noexcept;
+  // published_stats() is a stats() snapshot for any thread (a monitoring
+  // or metrics thread): the one the executor last published. It publishes
+  // before it sleeps, when run() returns or enters the kernel at most
+  // every publish_interval (100 us) of its clock, and on
+  // publish_stats(); a busy run() that never returns or enters the kernel
+  // (compute-only tasks, always runnable) publishes when it returns.
+  // stats_version() counts the publishes.
+  executor_stats published_stats() const noexcept { return published_.read(); }
+  std::uint64_t stats_version() const noexcept { return published_.version(); }
+  // publish_stats() publishes now: the bound thread, or any before the first
+  // run() (errc::not_on_executor elsewhere).
+  result<void> publish_stats() noexcept;
+  static constexpr std::chrono::microseconds publish_interval{100};
   bool has_ring() const noexcept { return ring_ != nullptr; }
   // ring_flags() are the IORING_SETUP_* flags the ring was created with;
   // ring_flags_text() says which, e.g. "SINGLE_ISSUER|DEFER_TASKRUN".
@@ -336,6 +352,15 @@ class executor {
   intrusive_list<task, &task::run_node_> slot_waiters_[priority_count];
   // The counters the hot path bumps lead executor_stats: one more line.
   alignas(64) executor_stats stats_{};
+  // published_stats(): written by the bound thread only, on its own lines
+  // (readers on other cores pull these, not the hot ones).
+  tsc::ticks published_at_ = 0;
+  const tsc::ticks publish_ticks_ = tsc::from_duration(publish_interval);
+  void publish_stats_if_due(tsc::ticks now) noexcept {
+    if (now - published_at_ >= publish_ticks_) publish_stats_at(now);
+  }
+  void publish_stats_at(tsc::ticks now) noexcept;
+  alignas(64) seqlock_cell<executor_stats> published_;
 
   // Cross-thread.
   mpsc_queue<task, &task::remote_node_> remote_;

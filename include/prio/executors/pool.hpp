@@ -100,6 +100,11 @@ class pool {
   work_dispatcher& dispatcher() noexcept { return *wd_; }
   // final_stats() are each executor's stats as it stopped (after shutdown()).
   const std::vector<executor_stats>& final_stats() const noexcept { return final_stats_; }
+  // live_stats() are each pool thread's executor stats now: its executor's
+  // published_stats() while the thread runs (executor.hpp says how fresh),
+  // its final stats once it has stopped. Any thread; ENOMEM only if the
+  // vector cannot be allocated.
+  result<std::vector<executor_stats>> live_stats() const noexcept;
   // pooled_tasks() is how many tasks the pool has created for callables.
   std::size_t pooled_tasks() const noexcept;
 
@@ -126,8 +131,9 @@ class pool {
   free_list free_[switcher_kind_count];
 
   std::vector<std::thread> threads_;
-  std::vector<executor_stats> final_stats_;
-  std::mutex start_mutex_;  // guards the fields below and pooled creation
+  std::vector<executor_stats> final_stats_;  // each written under start_mutex_
+  mutable std::mutex start_mutex_;  // guards the fields below and pooled creation
+  std::vector<const executor*> running_;  // thread i's executor while it runs
   std::condition_variable start_cv_;
   unsigned started_ = 0;
   std::error_code start_error_;
