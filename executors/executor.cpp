@@ -31,7 +31,8 @@ executor::executor(const executor_options& opts) noexcept
     : submit_interval_(tsc::from_duration(opts.submit_interval)),
       low_cap_(opts.low_priority_io_cap),
       track_task_time_(opts.track_task_time),
-      spin_ticks_(tsc::from_duration(opts.spin_before_sleep)) {}
+      spin_ticks_(tsc::from_duration(opts.spin_before_sleep)),
+      publish_ticks_(tsc::from_duration(std::max(opts.stats_publish_interval, std::chrono::nanoseconds(0)))) {}
 
 result<std::unique_ptr<executor>> executor::create(const executor_options& opts) noexcept {
   std::unique_ptr<executor> ex(new (std::nothrow) executor(opts));

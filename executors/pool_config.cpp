@@ -16,6 +16,7 @@ pool_options pool_options::from_config(const config& c) {
   o.exec.ring_entries = clamp_u32(c.get_uint("ring_entries"));
   o.exec.low_priority_io_cap = clamp_u32(c.get_uint("low_priority_io_cap"));
   o.exec.track_task_time = c.get_bool("track_task_time");
+  o.exec.stats_publish_interval = std::chrono::microseconds(c.get_uint("stats_publish_us"));
   o.stack_size = c.get_size("stack_size");
   // The schema restricts the value to the switcher names.
   o.switcher = parse_switcher(c.get_choice("switcher")).value();

@@ -140,6 +140,9 @@ const config_schema& default_schema() {
     s.add_bool("track_task_time", true,
                "Read the clock at the end of every task slice so per-task executed time and the "
                "executors' in-task time add up; false saves one TSC read per slice.");
+    s.add_uint("stats_publish_us", 100,
+               "Microseconds between the stats snapshots a busy executor publishes for other "
+               "threads (pool::live_stats()); an executor also publishes before it sleeps.");
     s.add_uint("demo_seconds", 10, "How long prio-demo runs, in seconds.");
     s.add_uint("demo_port", 0, "TCP port of prio-demo's server; 0 = pick a free port.");
     return s;

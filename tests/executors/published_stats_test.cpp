@@ -42,6 +42,33 @@ TEST(PublishedStats, PublishNowOnTheBoundThread) {
   EXPECT_EQ(pub.in_run, now.in_run);
 }
 
+// stats_publish_interval 0: every run() return publishes, so after each
+// run() the snapshot is exactly stats().
+TEST(PublishedStats, IntervalZeroPublishesAtEveryReturn) {
+  executor_options o;
+  o.stats_publish_interval = 0ns;
+  auto ex = make_executor(o);
+  auto t = make_task(switcher_kind::asm_switch);
+  t->set_body([](task& self) -> result<std::int64_t> {
+    for (int i = 0; i < 3; ++i) PRIO_TRY(nop(self));
+    return std::int64_t{0};
+  });
+  ASSERT_TRUE(ex->attach(*t));
+  for (int i = 0; i < 100 && t->state() != task_state::completed; ++i) {
+    const std::uint64_t v0 = ex->stats_version();
+    ASSERT_TRUE(ex->run(1, 10s));
+    EXPECT_GT(ex->stats_version(), v0);
+    const executor_stats now = ex->stats(), pub = ex->published_stats();
+    EXPECT_EQ(pub.resumed, now.resumed);
+    EXPECT_EQ(pub.launched, now.launched);
+    EXPECT_EQ(pub.completed, now.completed);
+    EXPECT_EQ(pub.enters, now.enters);
+    EXPECT_EQ(pub.in_run, now.in_run);
+  }
+  EXPECT_EQ(t->state(), task_state::completed);
+  EXPECT_EQ(ex->published_stats().completed, 1u);
+}
+
 TEST(PublishedStats, RefusedOffTheBoundThread) {
   auto ex = make_executor();
   ASSERT_FALSE(ex->run(SIZE_MAX, 0ns));  // bound to this thread

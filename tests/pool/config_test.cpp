@@ -32,13 +32,14 @@ TEST(PoolConfig, ShippedFileParses) {
   EXPECT_FALSE(o->cpu_pinning);
   EXPECT_EQ(o->spin_before_sleep, std::chrono::microseconds(50));
   EXPECT_TRUE(o->exec.track_task_time);
+  EXPECT_EQ(o->exec.stats_publish_interval, std::chrono::microseconds(100));
 }
 
 TEST(PoolConfig, EveryOptionReachesThePool) {
   const std::string path = write_temp(
       "threads=3\nring_entries=32\nstack_size=128K\nswitcher=sjlj\ncpu_pinning=yes\n"
       "spin_before_sleep_us=7\nregistered_buffers_small=8\nregistered_buffers_large=1\n"
-      "low_priority_io_cap=5\ntrack_task_time=false\n");
+      "low_priority_io_cap=5\ntrack_task_time=false\nstats_publish_us=250\n");
   auto o = pool_options::load(path);
   ::unlink(path.c_str());
   ASSERT_TRUE(o) << o.error().message;
@@ -46,6 +47,7 @@ TEST(PoolConfig, EveryOptionReachesThePool) {
   EXPECT_EQ(o->exec.ring_entries, 32u);
   EXPECT_EQ(o->exec.low_priority_io_cap, 5u);
   EXPECT_FALSE(o->exec.track_task_time);
+  EXPECT_EQ(o->exec.stats_publish_interval, std::chrono::microseconds(250));
   EXPECT_EQ(o->stack_size, 128u * 1024);
   EXPECT_EQ(o->switcher, switcher_kind::sjlj);
   EXPECT_TRUE(o->cpu_pinning);

@@ -58,6 +58,11 @@ struct executor_options {
   // since it), and the clock is still read whenever timers are armed and
   // every 8th slice (submit_interval, stamps). Inline I/O waits likewise.
   bool track_task_time = true;
+  // stats_publish_interval: how often a busy executor publishes its
+  // published_stats() snapshot for other threads (at a run() return or an
+  // enter once this much of its clock has passed); it also publishes before
+  // it sleeps. Each publish copies the ~150-byte stats record.
+  std::chrono::nanoseconds stats_publish_interval{std::chrono::microseconds(100)};
 };
 
 // What the executor has done and where its time went (ticks of tsc::now()).
@@ -114,17 +119,17 @@ class executor {
   executor_stats stats() const noexcept;
   // published_stats() is a stats() snapshot for any thread (a monitoring
   // or metrics thread): the one the executor last published. It publishes
-  // before it sleeps, when run() returns or enters the kernel at most
-  // every publish_interval (100 us) of its clock, and on
-  // publish_stats(); a busy run() that never returns or enters the kernel
-  // (compute-only tasks, always runnable) publishes when it returns.
-  // stats_version() counts the publishes.
+  // before it sleeps, when run() returns or enters the kernel once
+  // executor_options::stats_publish_interval (100 us) of its clock has
+  // passed since the last, on publish_stats() and at shutdown; a busy run()
+  // that never returns or enters the kernel (compute-only tasks, always
+  // runnable) publishes when it returns. stats_version() counts the
+  // publishes.
   executor_stats published_stats() const noexcept { return published_.read(); }
   std::uint64_t stats_version() const noexcept { return published_.version(); }
   // publish_stats() publishes now: the bound thread, or any before the first
   // run() (errc::not_on_executor elsewhere).
   result<void> publish_stats() noexcept;
-  static constexpr std::chrono::microseconds publish_interval{100};
   bool has_ring() const noexcept { return ring_ != nullptr; }
   // ring_flags() are the IORING_SETUP_* flags the ring was created with;
   // ring_flags_text() says which, e.g. "SINGLE_ISSUER|DEFER_TASKRUN".
@@ -355,7 +360,7 @@ class executor {
   // published_stats(): written by the bound thread only, on its own lines
   // (readers on other cores pull these, not the hot ones).
   tsc::ticks published_at_ = 0;
-  const tsc::ticks publish_ticks_ = tsc::from_duration(publish_interval);
+  const tsc::ticks publish_ticks_;  // executor_options::stats_publish_interval
   void publish_stats_if_due(tsc::ticks now) noexcept {
     if (now - published_at_ >= publish_ticks_) publish_stats_at(now);
   }
