@@ -127,8 +127,8 @@ class executor {
   // publishes.
   executor_stats published_stats() const noexcept { return published_.read(); }
   std::uint64_t stats_version() const noexcept { return published_.version(); }
-  // publish_stats() publishes now: the bound thread, or any before the first
-  // run() (errc::not_on_executor elsewhere).
+  // publish_stats() publishes now: on the bound thread (errc::not_on_executor
+  // elsewhere), or before the first run() on one thread at a time.
   result<void> publish_stats() noexcept;
   bool has_ring() const noexcept { return ring_ != nullptr; }
   // ring_flags() are the IORING_SETUP_* flags the ring was created with;
