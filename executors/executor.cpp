@@ -300,6 +300,7 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
   cq_unseen_ = ring_ != nullptr;  // an enter through ring() since the last run()
   entered_inline_ = false;
   const tsc::ticks start = now_ = clock();
+  run_started_ = start;
   const tsc::ticks deadline =
       timeout == forever ? UINT64_MAX
                          : start + tsc::from_duration(std::max(timeout, std::chrono::nanoseconds(0)));
@@ -364,6 +365,7 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
   tl_executor = outer;
   const tsc::ticks end = clock();
   stats_.in_run += end - start;
+  run_started_ = 0;
   publish_stats_if_due(end);
   if (timed_out) return failure(errno_error(ETIME));
   return max_items - inline_budget_;
@@ -435,7 +437,11 @@ result<void> executor::publish_stats() noexcept {
 
 void executor::publish_stats_at(tsc::ticks now) noexcept {
   published_at_ = now;
-  published_.publish(stats());
+  executor_stats s = stats();
+  // Inside run(): its time so far counts, so a snapshot's in_tasks,
+  // in_io_uring and sleeping (added as they happen) stay within in_run.
+  if (run_started_ != 0 && now > run_started_) s.in_run += now - run_started_;
+  published_.publish(s);
 }
 
 executor_stats executor::stats() const noexcept {

@@ -81,8 +81,9 @@ TEST(PublishedStats, RefusedOffTheBoundThread) {
 
 // An executor thread runs rounds of tasks (NOPs and yields) while a
 // monitoring thread reads published_stats(): each snapshot is consistent
-// and no counter goes backwards; once the executor has done everything and
-// sleeps, the snapshot shows all of it.
+// (in_tasks, in_io_uring and sleeping within in_run) and no counter goes
+// backwards; once the executor has done everything and sleeps, the
+// snapshot shows all of it.
 TEST(PublishedStats, MonitorThreadSeesProgressAndTheFinalCounts) {
   auto ex = make_executor();
   constexpr int tasks = 16, rounds = 2000;
@@ -128,11 +129,13 @@ TEST(PublishedStats, MonitorThreadSeesProgressAndTheFinalCounts) {
     ++snapshots;
     if (s.completed > s.launched || s.launched < last.launched || s.completed < last.completed ||
         s.resumed < last.resumed || s.reaped_cqes < last.reaped_cqes || s.in_run < last.in_run ||
-        s.submitted_sqes < last.submitted_sqes) {
+        s.submitted_sqes < last.submitted_sqes || s.in_tasks + s.sleeping > s.in_run ||
+        s.in_io_uring + s.in_tasks > s.in_run) {
       ok = false;
       ADD_FAILURE() << "snapshot " << snapshots << " inconsistent or went backwards: launched "
                     << s.launched << " completed " << s.completed << " (before: " << last.launched << ", "
-                    << last.completed << ")";
+                    << last.completed << "), in_run " << s.in_run << " in_tasks " << s.in_tasks
+                    << " sleeping " << s.sleeping << " in_io_uring " << s.in_io_uring;
       break;
     }
     last = s;

@@ -360,6 +360,7 @@ class executor {
   // published_stats(): written by the bound thread only, on its own lines
   // (readers on other cores pull these, not the hot ones).
   tsc::ticks published_at_ = 0;
+  tsc::ticks run_started_ = 0;  // the run() in progress began (0: none)
   const tsc::ticks publish_ticks_;  // executor_options::stats_publish_interval
   void publish_stats_if_due(tsc::ticks now) noexcept {
     if (now - published_at_ >= publish_ticks_) publish_stats_at(now);
