@@ -55,6 +55,13 @@ bool executor::on_bound_thread() const noexcept {
   return owner_.load(std::memory_order_acquire) == std::this_thread::get_id();
 }
 
+// bound_here_or_unbound(): this thread may act as the executor's own (it is
+// the bound one, or none is bound yet).
+bool executor::bound_here_or_unbound() const noexcept {
+  const auto owner = owner_.load(std::memory_order_acquire);
+  return owner == std::thread::id{} || owner == std::this_thread::get_id();
+}
+
 result<void> executor::bind_to_this_thread() noexcept {
   const auto me = std::this_thread::get_id();
   auto expected = std::thread::id{};
@@ -323,8 +330,10 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
       need_enter = has_ring;
       if (inline_budget_ == 0) break;
       // (Without a ring both counts stay 0.)
-      if (now_ >= submit_due_ && (unsubmitted_ != 0 || in_flight_ != 0))
+      if (now_ >= submit_due_ && (unsubmitted_ != 0 || in_flight_ != 0)) {
         submit_nonblocking(now_);  // busy CPU: I/O still moves
+        publish_stats_if_due(now_);  // and a run() that does not return publishes
+      }
       continue;
     }
     // Enter the kernel only for work of ours there: SQEs to submit or
@@ -429,8 +438,7 @@ void executor::wait_for_events(tsc::ticks deadline) noexcept {
 }
 
 result<void> executor::publish_stats() noexcept {
-  const auto owner = owner_.load(std::memory_order_acquire);
-  if (owner != std::thread::id{} && owner != std::this_thread::get_id()) return failure(errc::not_on_executor);
+  if (!bound_here_or_unbound()) return failure(errc::not_on_executor);
   publish_stats_at(clock());
   return success();
 }
@@ -456,10 +464,9 @@ executor_stats executor::stats() const noexcept {
 
 void executor::shutdown() noexcept {
   closed_.store(true, std::memory_order_release);
-  const auto owner = owner_.load(std::memory_order_acquire);
   // Only the bound thread may touch a SINGLE_ISSUER ring; from elsewhere (the
   // bound thread is gone) closing the ring is what cancels its requests.
-  const bool may_submit = owner == std::thread::id{} || owner == std::this_thread::get_id();
+  const bool may_submit = bound_here_or_unbound();
   drain_remote();
   // Tasks that never launched complete with executor_closed.
   for (auto& q : runnable_) {

@@ -433,7 +433,6 @@ int executor::enter(tsc::ticks t0, unsigned wait_nr) noexcept {
   now_ = clock();
   entered_at(now_);
   stats_.in_io_uring += now_ - t0;
-  publish_stats_if_due(now_);  // a busy executor that never returns from run()
   return r;
 }
 

@@ -25,10 +25,10 @@ int main(int argc, char** argv) {
   const long rounds = std::atol(argv[1]);
   const bool coro = std::strcmp(argv[2], "coroutine") == 0;
   // Under valgrind the work runs ~50x slower than the TSC, so the default
-  // stats_publish_interval (100 us) would publish at every run() return and
-  // enter (~240 instructions each, twice per batch of 64: 7.5 per NOP in
-  // the count) where a native run (~8 us per batch) publishes once per ~12
-  // batches (~0.3 per NOP). The counts leave publishing out.
+  // stats_publish_interval (100 us) would publish at every run() return,
+  // once per batch of 64 (~2 instructions per NOP in the count: 268.6-268.9
+  // against 266.6-266.8), where a native run (~8 us per batch) publishes
+  // once per ~12 batches. The counts leave publishing out.
   auto ex = executor::create(
       {.ring_entries = 128, .track_task_time = argc != 4, .stats_publish_interval = std::chrono::hours(1)});
   if (!ex) return 1;

@@ -79,6 +79,47 @@ TEST(PublishedStats, RefusedOffTheBoundThread) {
   EXPECT_EQ(r.error(), errc::not_on_executor);
 }
 
+// A run() that never returns (a task always runnable, another doing I/O)
+// still publishes from its periodic submit: the monitor sees work done
+// while that one run() call is still going.
+TEST(PublishedStats, BusyRunThatDoesNotReturnPublishes) {
+  auto ex = make_executor();
+  std::atomic<bool> stop{false}, run_returned{false}, wake_returned{false};
+  auto spinner = make_task(switcher_kind::asm_switch);
+  spinner->set_body([&](task& self) -> result<std::int64_t> {
+    while (!stop.load(std::memory_order_acquire)) PRIO_TRY(self.yield());
+    return std::int64_t{0};
+  });
+  auto io = make_task(switcher_kind::asm_switch);
+  io->set_body([&](task& self) -> result<std::int64_t> {
+    while (!stop.load(std::memory_order_acquire)) PRIO_TRY(nop(self));
+    return std::int64_t{0};
+  });
+  executor* const e = ex.get();
+  std::thread runner([&] {
+    EXPECT_TRUE(e->attach(*spinner));
+    EXPECT_TRUE(e->attach(*io));
+    auto r = e->run(SIZE_MAX, forever);  // returns only once both tasks stop
+    EXPECT_TRUE(r);
+    run_returned.store(true, std::memory_order_release);
+    drive(*e, [&] { return spinner->state() == task_state::completed && io->state() == task_state::completed; });
+    while (!wake_returned.load(std::memory_order_acquire)) std::this_thread::yield();
+    ex.reset();  // on its bound thread
+  });
+  const auto give_up = std::chrono::steady_clock::now() + 60s;  // a bug fails, not hangs
+  executor_stats s{};
+  while ((s = e->published_stats()).reaped_cqes < 2 && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::yield();
+  const bool returned_before = run_returned.load(std::memory_order_acquire);
+  stop.store(true, std::memory_order_release);
+  e->wake();
+  wake_returned.store(true, std::memory_order_release);
+  runner.join();
+  EXPECT_GE(s.reaped_cqes, 2u) << "nothing published while run() was busy";
+  EXPECT_FALSE(returned_before) << "the snapshot came from run()'s return, not from the busy loop";
+  EXPECT_GE(s.resumed, 2u);
+}
+
 // An executor thread runs rounds of tasks (NOPs and yields) while a
 // monitoring thread reads published_stats(): each snapshot is consistent
 // (in_tasks, in_io_uring and sleeping within in_run) and no counter goes

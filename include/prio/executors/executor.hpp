@@ -59,9 +59,10 @@ struct executor_options {
   // every 8th slice (submit_interval, stamps). Inline I/O waits likewise.
   bool track_task_time = true;
   // stats_publish_interval: how often a busy executor publishes its
-  // published_stats() snapshot for other threads (at a run() return or an
-  // enter once this much of its clock has passed); it also publishes before
-  // it sleeps. Each publish copies the ~150-byte stats record.
+  // published_stats() snapshot for other threads (at a run() return, or a
+  // busy run()'s periodic submit, once this much of its clock has passed);
+  // it also publishes before it sleeps. Each publish copies the ~150-byte
+  // stats record.
   std::chrono::nanoseconds stats_publish_interval{std::chrono::microseconds(100)};
 };
 
@@ -119,12 +120,12 @@ class executor {
   executor_stats stats() const noexcept;
   // published_stats() is a stats() snapshot for any thread (a monitoring
   // or metrics thread): the one the executor last published. It publishes
-  // before it sleeps, when run() returns or enters the kernel once
-  // executor_options::stats_publish_interval (100 us) of its clock has
-  // passed since the last, on publish_stats() and at shutdown; a busy run()
-  // that never returns or enters the kernel (compute-only tasks, always
-  // runnable) publishes when it returns. stats_version() counts the
-  // publishes.
+  // before it sleeps; when run() returns, or while a busy run() submits
+  // I/O (every submit_interval), once executor_options::
+  // stats_publish_interval (100 us) of its clock has passed since the last;
+  // on publish_stats(); and at shutdown. A busy run() without I/O
+  // (compute-only tasks, always runnable) publishes when it returns.
+  // stats_version() counts the publishes.
   executor_stats published_stats() const noexcept { return published_.read(); }
   std::uint64_t stats_version() const noexcept { return published_.version(); }
   // publish_stats() publishes now: on the bound thread (errc::not_on_executor
@@ -366,6 +367,7 @@ class executor {
     if (now - published_at_ >= publish_ticks_) publish_stats_at(now);
   }
   void publish_stats_at(tsc::ticks now) noexcept;
+  bool bound_here_or_unbound() const noexcept;
   alignas(64) seqlock_cell<executor_stats> published_;
 
   // Cross-thread.
