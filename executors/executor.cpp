@@ -10,6 +10,7 @@
 
 #include "executors/ring_setup.hpp"
 #include "prio/executors/registry.hpp"
+#include "prio/runtime/spin.hpp"
 #include "prio/runtime/tls.hpp"
 
 namespace prio {
@@ -393,11 +394,7 @@ bool executor::spin_for_work(tsc::ticks deadline) noexcept {
       now_ = clock();
       if (now_ >= until) return false;
     }
-#if defined(__x86_64__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
+    cpu_relax();
   }
   now_ = clock();
   stats_.sleeping += now_ - start;

@@ -12,6 +12,7 @@
 #include <cstdio>
 
 #include "prio/executors/work_dispatcher.hpp"
+#include "prio/runtime/spin.hpp"
 #include "prio/runtime/tls.hpp"
 
 namespace prio {
@@ -26,14 +27,6 @@ constexpr std::size_t max_take = 32;
 // The idle spin: pure pause loops first, then a sched_yield() every few.
 constexpr unsigned pure_spins = 64;
 constexpr unsigned yield_every = 8;
-
-void cpu_relax() noexcept {
-#if defined(__x86_64__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
 }  // namespace
 
 dispatch_worker* dispatch_worker::current() noexcept { return tl_worker; }

@@ -36,6 +36,7 @@
 #include "prio/executors/executor.hpp"
 #include "prio/executors/task.hpp"
 #include "prio/runtime/result.hpp"
+#include "prio/runtime/spin.hpp"
 
 namespace prio {
 
@@ -48,17 +49,7 @@ class spinlock {
  public:
   void lock() noexcept {
     for (unsigned spins = 0; locked_.exchange(true, std::memory_order_acquire);) {
-      while (locked_.load(std::memory_order_relaxed)) {
-        if (++spins < 64) {
-#if defined(__x86_64__)
-          __builtin_ia32_pause();
-#elif defined(__aarch64__)
-          asm volatile("yield");
-#endif
-        } else {
-          std::this_thread::yield();
-        }
-      }
+      while (locked_.load(std::memory_order_relaxed)) spin_backoff(spins);
     }
   }
   void unlock() noexcept { locked_.store(false, std::memory_order_release); }

@@ -128,6 +128,15 @@ class mpsc_queue {
   // empty or a producer is between its two steps (the element then appears
   // on a later pop). Consumer thread only.
   T* pop() noexcept {
+    mpsc_node* n = pop_node();
+    return n ? element_of(n) : nullptr;
+  }
+
+  // push_marker() queues a node that belongs to no T: a marker the consumer
+  // recognises by its address in pop_node() before any element_of().
+  void push_marker(mpsc_node& n) noexcept { push_node(&n); }
+  // pop_node() is pop() without the conversion to T.
+  mpsc_node* pop_node() noexcept {
     mpsc_node* tail = tail_;
     mpsc_node* next = tail->next.load(std::memory_order_acquire);
     if (tail == &stub_) {
@@ -138,16 +147,19 @@ class mpsc_queue {
     }
     if (next != nullptr) {
       tail_ = next;
-      return owner(tail);
+      return tail;
     }
     if (tail != head_.load(std::memory_order_acquire)) return nullptr;  // producer mid-push
     push_node(&stub_);
     next = tail->next.load(std::memory_order_acquire);
     if (next != nullptr) {
       tail_ = next;
-      return owner(tail);
+      return tail;
     }
     return nullptr;
+  }
+  static T* element_of(mpsc_node* n) noexcept {
+    return reinterpret_cast<T*>(reinterpret_cast<char*>(n) - member_offset<T, mpsc_node, Node>());
   }
 
   // maybe_nonempty() is the consumer's cheap check: false only when no push
@@ -177,9 +189,6 @@ class mpsc_queue {
     last->next.store(nullptr, std::memory_order_relaxed);
     mpsc_node* prev = head_.exchange(last, std::memory_order_seq_cst);
     prev->next.store(first, std::memory_order_release);
-  }
-  static T* owner(mpsc_node* n) noexcept {
-    return reinterpret_cast<T*>(reinterpret_cast<char*>(n) - member_offset<T, mpsc_node, Node>());
   }
 
   alignas(64) std::atomic<mpsc_node*> head_;  // producers
