@@ -39,6 +39,9 @@ result<std::unique_ptr<executor>> executor::create(const executor_options& opts)
   std::unique_ptr<executor> ex(new (std::nothrow) executor(opts));
   if (!ex) return failure(errno_error(ENOMEM));
   debug::add_executor(ex.get());  // debugger registry (issue 7)
+  // Before any run: completions then take the free half of the fence that
+  // cross-thread cancel() pairs with (task::cancel_off_thread()).
+  (void)detail::asymmetric_fence_init();
   ex->wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (ex->wake_fd_ < 0) return failure(errno_error(errno));
   if (opts.ring_entries > 0) PRIO_TRY(ex->init_ring(opts));
@@ -87,16 +90,16 @@ result<void> executor::claim(task& t) noexcept {
     if (s != task_state::idle && s != task_state::completed) return failure(errc::task_busy);
   } while (!t.state_.compare_exchange_weak(s, task_state::pending, std::memory_order_acq_rel));
   t.claimed_from_ = s;
-  t.set_executor(this);
   t.cancel_requested_ = false;
+  // (Only this thread writes it now: the state CAS above made the claim ours.)
+  t.run_id_.store(t.run_id_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   return success();
 }
 
-// unclaim(): nobody else can have seen t pending, it is in no queue yet.
-void executor::unclaim(task& t) noexcept {
-  t.set_executor(nullptr);
-  t.state_.store(t.claimed_from_, std::memory_order_release);
-}
+// unclaim(): t is in no queue yet, and its ex_ is still unset, so no
+// cancel() from another thread can have queued a request for it.
+// (Its run number stays spent: numbers are never reused.)
+void executor::unclaim(task& t) noexcept { t.state_.store(t.claimed_from_, std::memory_order_release); }
 
 // attach(t) is a batch of one.
 result<void> executor::attach(task& t) noexcept {
@@ -114,6 +117,9 @@ result<void> executor::attach(std::span<task* const> ts) noexcept {
       return r;
     }
   }
+  // Only now, with the whole batch claimed, does a task name its executor
+  // (what cancel() from another thread looks at): an unclaimed task never did.
+  for (task* t : ts) t->set_executor(this);
   const tsc::ticks attached = clock();
   if (on_bound_thread()) {
     for (task* t : ts) {
@@ -147,7 +153,12 @@ void executor::signal() noexcept {
 }
 
 void executor::drain_remote() noexcept {
-  while (task* t = remote_.pop()) {
+  while (mpsc_node* n = remote_.pop_node()) {
+    if (n == &cancel_doorbell_) [[unlikely]] {
+      drain_cancels();
+      continue;
+    }
+    task* const t = decltype(remote_)::element_of(n);
     t->reset_run(t->attach_stamp_);
     ++stats_.remote_attaches;
     live_.push_back(*t);
@@ -155,6 +166,7 @@ void executor::drain_remote() noexcept {
       t->outcome_ = failure(errno_error(ECANCELED));
       ++stats_.cancelled;
       complete_task(*t);
+      count_unlaunched();
     } else {
       make_runnable(*t);
     }
@@ -255,13 +267,59 @@ void executor::finish_task(task& t) noexcept {
 }
 
 void executor::complete_task(task& t) noexcept {
+  if (!release_task(t)) [[unlikely]] {
+    // Another thread's cancel request for this run is in cancels_: t is
+    // completed (by drain_cancels()) once the request is out, so that no
+    // request ever outlives its run (the task may be destroyed after it).
+    t.complete_when_drained_ = true;
+    t.state_.store(task_state::completing, std::memory_order_relaxed);
+    return;
+  }
   t.coro_body_.reset();
   t.times_.completed = now_;
   ++stats_.completed;
   live_.remove(t);
-  t.set_executor(nullptr);
   t.state_.store(task_state::completed, std::memory_order_release);
   if (t.on_complete_) t.on_complete_(t, t.on_complete_arg_);
+}
+
+bool executor::release_task_slow(task& t) noexcept {
+  // A canceller holds t's request lock: it saw ex_ still set (and queues a
+  // request, if none is) or already unset (and refuses). Its critical
+  // section is a few stores and at most one eventfd write.
+  std::uint8_t x;
+  for (unsigned spins = 0; (x = t.remote_cancel_.load(std::memory_order_acquire)) & task::remote_cancel_busy;)
+    spin_backoff(spins);
+  if (!(x & task::remote_cancel_queued)) return true;
+  t.set_executor(this);  // still ours until drain_cancels() has taken the request
+  return false;
+}
+
+void executor::post_cancel(task& t) noexcept {
+  cancels_.push(t);
+  // The doorbell goes into remote_ once per drain: the run loop already
+  // checks remote_ on every turn, and a sleeper is woken as for an attach.
+  if (!cancel_rung_.exchange(true, std::memory_order_acq_rel)) {
+    remote_.push_marker(cancel_doorbell_);
+    if (sleeping_.load(std::memory_order_seq_cst)) signal();
+  }
+}
+
+void executor::drain_cancels() noexcept {
+  // Unrung before popping: a request pushed after this rings again. (A
+  // request whose ring came before this exchange was pushed before it.)
+  cancel_rung_.exchange(false, std::memory_order_acq_rel);
+  while (task* t = cancels_.pop()) {
+    t->remote_cancel_.fetch_and(static_cast<std::uint8_t>(~task::remote_cancel_queued), std::memory_order_acq_rel);
+    if (t->complete_when_drained_) {
+      t->complete_when_drained_ = false;
+      complete_task(*t);  // its run ended while the request waited
+    } else if (!closed_.load(std::memory_order_relaxed)) {  // (shutting down: all end executor_closed)
+      const bool unlaunched = t->state() == task_state::pending && t->run_node_.linked();
+      cancel_task(*t);
+      if (unlaunched) count_unlaunched();  // (in the remote queue still: drain_remote() counts it)
+    }
+  }
 }
 
 void executor::cancel_task(task& t) noexcept {
@@ -319,7 +377,10 @@ result<std::size_t> executor::run(std::size_t max_items, std::chrono::nanosecond
   bool need_enter = has_ring;  // completions may be waiting in the kernel
   bool timed_out = false;
   for (;;) {
-    if (remote_.visibly_nonempty()) drain_remote();
+    if (remote_.visibly_nonempty()) {
+      drain_remote();
+      if (inline_budget_ == 0) break;  // all spent on tasks cancelled before launch
+    }
     if (cq_unseen_) {
       cq_unseen_ = cq_always_;
       if (reap_cqes() != 0) need_enter = true;
@@ -477,8 +538,23 @@ void executor::shutdown() noexcept {
   if (may_submit) drain_ring_for_shutdown();
   // Tasks stopped mid-body cannot be resumed any more: they are detached and
   // marked completed (executor_closed); their stacks were never unwound.
-  const std::size_t stranded = live_.size();
-  while (task* t = live_.pop_front()) {
+  std::size_t stranded = 0;
+  while (task* t = live_.front()) {
+    if (!release_task(*t)) {
+      // Another thread's cancel request for t is queued here: take it out
+      // first (its canceller may still be between the push's two steps).
+      drain_remote();
+      if (t->remote_cancel_.load(std::memory_order_acquire) & task::remote_cancel_queued)
+        std::this_thread::yield();
+      continue;  // t again, or gone: a run that had ended completes in the drain
+    }
+    if (t->complete_when_drained_) {  // its run had ended: a real outcome
+      t->complete_when_drained_ = false;
+      complete_task(*t);
+      continue;
+    }
+    live_.remove(*t);
+    ++stranded;
     if (t->run_node_.linked()) {
       if (t->state() == task_state::suspended_slot) {
         slot_waiters_[index(t->slot_level_)].remove(*t);
@@ -488,7 +564,6 @@ void executor::shutdown() noexcept {
       }
     }
     if (t->timer_node_.in_heap) timers_.remove(&t->timer_node_);
-    t->set_executor(nullptr);
     t->awaited_io_ = nullptr;  // its frame is never resumed: the record may go away
     t->outcome_ = failure(errc::executor_closed);
     t->state_.store(task_state::completed, std::memory_order_release);

@@ -7,6 +7,7 @@
 #include "prio/context/stack_pool.hpp"
 #include "prio/executors/executor.hpp"
 #include "prio/executors/registry.hpp"
+#include "prio/runtime/spin.hpp"
 
 namespace prio {
 
@@ -237,14 +238,56 @@ result<io_status*> task::io_awaiter::await_resume() noexcept {
   return take_completed(t_.completed_, t_.ex_);
 }
 
-result<void> task::cancel() noexcept {
-  const task_state s = state();
-  // Atomic: off the executor's thread this races with claim and completion.
+result<void> task::cancel() noexcept { return cancel(run_any); }
+
+result<void> task::cancel(std::uint64_t run) noexcept {
+  // Atomic: off the executor's thread this races with attach and completion.
   executor* const ex = std::atomic_ref<executor*>(ex_).load(std::memory_order_acquire);
-  if (!ex || s == task_state::idle || s == task_state::completed) return failure(errno_error(EINVAL));
-  if (!ex->on_bound_thread()) return failure(errc::not_on_executor);
-  ex->cancel_task(*this);
-  return success();
+  if (ex && ex->on_bound_thread()) {
+    if (run != run_any && run != run_id_.load(std::memory_order_relaxed)) return failure(errno_error(EINVAL));
+    ex->cancel_task(*this);
+    return success();
+  }
+  return cancel_off_thread(run);
+}
+
+// cancel_off_thread(): under the task's request lock (remote_cancel_busy),
+// read which executor runs the task and queue one request there. The
+// executor's completion of a run detaches the task (ex_ = nullptr) and then
+// checks the lock word (executor::release_task()); this side sets the lock
+// and then reads ex_. With a full fence between each pair (the asymmetric
+// one: free on the completion side) one of the two sees the other: either
+// this sees the run ended (EINVAL, nothing queued), or the executor sees
+// the lock, waits for it and, finding a request queued, keeps the task
+// until it has taken the request out. So a request never outlives its run,
+// and while the lock is held the run that ex_ names cannot end.
+result<void> task::cancel_off_thread(std::uint64_t run) noexcept {
+  std::uint8_t x = remote_cancel_.load(std::memory_order_relaxed);
+  for (unsigned spins = 0;;) {
+    if (!(x & remote_cancel_busy)) {
+      if (remote_cancel_.compare_exchange_weak(x, x | remote_cancel_busy, std::memory_order_acquire,
+                                               std::memory_order_relaxed))
+        break;
+      continue;
+    }
+    spin_backoff(spins);
+    x = remote_cancel_.load(std::memory_order_relaxed);
+  }
+  detail::asymmetric_fence_heavy();
+  executor* const ex = std::atomic_ref<executor*>(ex_).load(std::memory_order_acquire);
+  result<void> r = success();
+  // With ex_ set, the run cannot end while the lock is held (the executor
+  // waits for it), so run_id_ is that run's. (A claim numbers the run
+  // before it sets ex_.)
+  if (!ex || (run != run_any && run != run_id_.load(std::memory_order_acquire))) {
+    r = failure(errno_error(EINVAL));  // not attached, or the run has ended
+  } else if (!(remote_cancel_.load(std::memory_order_acquire) & remote_cancel_queued)) {
+    // (Queued already: the executor acts on that request after unqueuing it.)
+    remote_cancel_.fetch_or(remote_cancel_queued, std::memory_order_relaxed);
+    ex->post_cancel(*this);
+  }
+  remote_cancel_.fetch_and(static_cast<std::uint8_t>(~remote_cancel_busy), std::memory_order_release);
+  return r;
 }
 
 }  // namespace prio

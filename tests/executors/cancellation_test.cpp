@@ -62,52 +62,6 @@ TEST(Cancellation, CancelWhenNotAttachedIsAnError) {
   EXPECT_EQ(r.error(), std::errc::invalid_argument);
 }
 
-// cancel() belongs to the executor's thread. Called from another thread
-// while the task is attached, runs and completes there again and again, it
-// is refused with a clear error every time and cancels nothing (and TSan
-// sees no race on what it reads).
-TEST(Cancellation, FromAnotherThreadIsRefused) {
-  auto ex = make_executor();
-  ASSERT_FALSE(ex->run(SIZE_MAX, 0ns));  // bind to this thread
-  auto t = make_task(switcher_kind::asm_switch);
-  t->set_body([](task& self) -> result<std::int64_t> {
-    PRIO_TRY(self.yield());
-    return std::int64_t{1};
-  });
-  std::atomic<bool> done{false};
-  std::atomic<int> refused{0}, other_errors{0}, accepted{0};
-  std::thread canceller([&] {
-    while (!done.load(std::memory_order_acquire)) {
-      auto r = t->cancel();
-      if (r)
-        accepted.fetch_add(1, std::memory_order_relaxed);
-      else if (r.error() == errc::not_on_executor || r.error() == std::errc::invalid_argument)
-        refused.fetch_add(1, std::memory_order_relaxed);
-      else
-        other_errors.fetch_add(1, std::memory_order_relaxed);
-    }
-  });
-  constexpr int cycles = 2000;
-  int completed_ok = 0;
-  for (int i = 0; i < cycles; ++i) {
-    ASSERT_TRUE(ex->attach(*t));
-    drive(*ex, [&] { return t->state() == task_state::completed; });
-    completed_ok += t->outcome() && *t->outcome() == 1;
-  }
-  // The canceller has called at least once before it is told to stop.
-  while (refused.load(std::memory_order_relaxed) + other_errors.load(std::memory_order_relaxed) +
-             accepted.load(std::memory_order_relaxed) ==
-         0)
-    std::this_thread::yield();
-  done.store(true, std::memory_order_release);
-  canceller.join();
-  EXPECT_EQ(accepted.load(), 0);
-  EXPECT_EQ(other_errors.load(), 0);
-  EXPECT_GT(refused.load(), 0);
-  EXPECT_EQ(completed_ok, cycles) << "a refused cancel() cancelled a run";
-  EXPECT_EQ(ex->stats().cancelled, 0u);
-}
-
 class CancelStackful : public ::testing::TestWithParam<switcher_kind> {};
 
 TEST_P(CancelStackful, Runnable) {

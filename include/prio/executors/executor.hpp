@@ -28,6 +28,7 @@
 #include "prio/runtime/pairing_heap.hpp"
 #include "prio/runtime/result.hpp"
 #include "prio/runtime/seqlock.hpp"
+#include "prio/runtime/asymmetric_fence.hpp"
 
 struct io_uring;
 struct io_uring_sqe;
@@ -228,7 +229,29 @@ class executor {
   bool wait_inline(task& t) noexcept;
   void finish_task(task& t) noexcept;
   void complete_task(task& t) noexcept;
+  // release_task() detaches t from this executor (ex_ = nullptr) unless a
+  // cancel request from another thread for t is queued here; then t stays
+  // (false) and completes when drain_cancels() takes the request out.
+  bool release_task(task& t) noexcept {
+    t.set_executor(nullptr);
+    detail::asymmetric_fence_light();  // pairs with task::cancel_off_thread()'s heavy half
+    if (t.remote_cancel_.load(std::memory_order_relaxed) == 0) [[likely]]
+      return true;
+    return release_task_slow(t);
+  }
+  [[gnu::cold, gnu::noinline]] bool release_task_slow(task& t) noexcept;
   void drain_remote() noexcept;
+  // post_cancel() queues a cancel request for t, attached here (any thread,
+  // with t's request lock held); drain_cancels() acts on them (the
+  // consumer, when drain_remote() finds the doorbell).
+  void post_cancel(task& t) noexcept;
+  void drain_cancels() noexcept;
+  // count_unlaunched(): a drain inside run() completed a task cancelled
+  // before launch: an item of run()'s count (run(n, forever) waiting for
+  // it returns).
+  void count_unlaunched() noexcept {
+    if (inline_budget_ != 0) --inline_budget_;
+  }
   void fire_timers(tsc::ticks now) noexcept;
   void start_wait(task& t, task_state s, tsc::ticks deadline) noexcept;
   void cancel_task(task& t) noexcept;
@@ -372,6 +395,12 @@ class executor {
 
   // Cross-thread.
   mpsc_queue<task, &task::remote_node_> remote_;
+  // Cancel requests from other threads. A request rings the doorbell (a
+  // marker in remote_) unless it is rung already, so the run loop notices
+  // them with the check it makes for remote attaches anyway.
+  mpsc_queue<task, &task::cancel_node_> cancels_;
+  mpsc_node cancel_doorbell_;
+  std::atomic<bool> cancel_rung_{false};
   alignas(64) std::atomic<bool> sleeping_{false};
   std::atomic<bool> wake_pending_{false};  // the eventfd was written
   std::atomic<bool> wake_requested_{false};  // wake(): run() returns

@@ -9,8 +9,8 @@
 // stored inline (no allocation). A stackful body returns result<int64_t>; a
 // coroutine body (switcher_kind::coroutine only) returns co<result<int64_t>>.
 //
-// Threading: everything here except attach (executor::attach) and the const
-// observers is called on the thread running the task's executor.
+// Threading: everything here except attach (executor::attach), cancel() and
+// the const observers is called on the thread running the task's executor.
 #pragma once
 
 #include <atomic>
@@ -153,13 +153,27 @@ class task {
   io_awaiter async_completed_io(std::chrono::nanoseconds timeout = forever) noexcept;
 
   // --- cancellation ------------------------------------------------------------
-  // cancel() asks the task to stop, on its executor's thread. Pending: it
-  // completes at once with ECANCELED without running. Otherwise every wait it
-  // is in or enters returns ECANCELED from now until it completes; I/O in
-  // flight is cancelled and drained first. Error EINVAL if not attached,
-  // errc::not_on_executor when called on any other thread than its
-  // executor's (nothing is cancelled then).
+  // cancel() asks the task's current run to stop. Pending: it completes
+  // without running, outcome ECANCELED. Otherwise every wait it is in or
+  // enters returns ECANCELED from then until it completes; I/O in flight is
+  // cancelled and drained first. Error EINVAL if not attached (never, or
+  // completed: too late).
+  // On the executor's thread this happens before cancel() returns. From any
+  // other thread the request is queued to the executor (no allocation; the
+  // executor is woken if it sleeps) and takes effect at its next turn; a
+  // run that ends first drops it. The task's executor must not be destroyed
+  // while cancel() runs.
   result<void> cancel() noexcept;
+  // cancel(run) cancels only run number `run` (run_id() read when it was
+  // attached): EINVAL once that run has ended, even if the task is running
+  // again. For a reused task cancelled from another thread (a timeout that
+  // fires as the request completes and the task takes the next one), this
+  // is the call that cannot cancel the wrong request.
+  result<void> cancel(std::uint64_t run) noexcept;
+  // run_id() numbers the task's runs: 0 before its first attach, then one
+  // more at every attach (the current run while attached, else the last).
+  // Any thread.
+  std::uint64_t run_id() const noexcept { return run_id_.load(std::memory_order_acquire); }
   bool cancel_requested() const noexcept { return cancel_requested_; }
 
   static constexpr std::size_t inline_capacity = 48;
@@ -211,6 +225,9 @@ class task {
   enum class wait_refusal : std::uint8_t { none, cannot_suspend, cancelled };
   wait_refusal begin_wait_stackful(task_state s, tsc::ticks deadline) noexcept;
   static result<void> refused(wait_refusal w) noexcept;
+  // run_any: cancel_off_thread()'s "whichever run is current".
+  static constexpr std::uint64_t run_any = ~std::uint64_t{0};
+  result<void> cancel_off_thread(std::uint64_t run) noexcept;
   void register_wait(task_state s, tsc::ticks deadline) noexcept;  // ex_->start_wait()
   // wait_inline(): executor::wait_inline(*this) when nothing else is
   // runnable (an inline check first: with other tasks queued, the common
@@ -270,6 +287,11 @@ class task {
   bool coro_switcher_ = false;      // ctx_ is the coroutine switcher
   bool stack_switcher_ = false;     // ctx_ suspends on a stack (sjlj, ucontext, asm)
   task_state claimed_from_ = task_state::idle;  // state before the last attach
+  // Cancellation from other threads (cancel_off_thread()): a request lock
+  // and "a request sits in the executor's queue". Read by every completion
+  // (executor::release_task()), so it lives here, in line 0's padding.
+  std::atomic<std::uint8_t> remote_cancel_{0};
+  static constexpr std::uint8_t remote_cancel_busy = 1, remote_cancel_queued = 2;
   std::uint32_t pending_cancels_ = 0;
   std::unique_ptr<context> ctx_;
   io_status* awaited_io_ = nullptr; // the one awaited by an await-one op
@@ -278,9 +300,14 @@ class task {
   result<void> wake_status_{};
   task_times times_{};
   tsc::ticks attach_stamp_ = 0;     // attach()'s clock read, for times_.attached
+  std::atomic<std::uint64_t> run_id_{0};  // run_id(): one more at every claim
 
   // Links (each used by one container at a time).
   list_node live_node_;   // the executor's list of attached tasks
+  mpsc_node cancel_node_; // the executor's queue of cancel requests from other threads
+  // The run ended while a cancel request was queued: complete_task() waits
+  // for the executor to take the request out of its queue first.
+  bool complete_when_drained_ = false;
   heap_node timer_node_;  // executor timer heap
   intrusive_list<io_status, &io_status::node> in_flight_;
   intrusive_list<io_status, &io_status::node> completed_;
