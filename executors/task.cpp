@@ -238,6 +238,13 @@ result<io_status*> task::io_awaiter::await_resume() noexcept {
   return take_completed(t_.completed_, t_.ex_);
 }
 
+void task::finish_unlaunched(std::error_code e) noexcept {
+  outcome_ = failure(e);
+  exception_ = nullptr;
+  times_ = task_times{};
+  state_.store(task_state::completed, std::memory_order_release);
+}
+
 result<void> task::cancel() noexcept { return cancel(run_any); }
 
 result<void> task::cancel(std::uint64_t run) noexcept {

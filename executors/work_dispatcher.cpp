@@ -18,24 +18,56 @@ namespace prio {
 
 namespace {
 constexpr std::size_t max_handoffs = 16;  // sleepers woken by one call
+
+// task::dispatch_word_: bits 0-1 how far the submission got, bit 2 a
+// cancel() that came while it was queued or taken (the attacher acts on
+// it), bits 3.. the run number once it runs. Queued -> taken changes under
+// the lock; taken -> running is the attacher's CAS (no lock), against
+// cancel()'s CAS that sets the mark.
+constexpr std::uint64_t sub_none = 0, sub_queued = 1, sub_taken = 2, sub_running = 3;
+constexpr std::uint64_t sub_state = 3, sub_cancel = 4;
+constexpr unsigned sub_run_shift = 3;
 }  // namespace
 
 namespace detail {
 bool task_fifo::reserve(std::size_t n) noexcept {
-  const std::size_t need = size() + n;
-  const std::size_t cap = slots_ ? mask_ + 1 : 0;
+  const std::uint64_t need = tail_ - head_ + n;  // holes take room too
+  const std::uint64_t cap = slots_ ? mask_ + 1 : 0;
   if (need <= cap) return true;
-  std::size_t new_cap = cap ? cap : 256;
+  std::uint64_t new_cap = cap ? cap : 256;
   while (new_cap < need) new_cap *= 2;
   std::unique_ptr<task*[]> s(new (std::nothrow) task*[new_cap]);
   if (!s) return false;
-  const std::size_t n_now = size();
-  for (std::size_t i = 0; i < n_now; ++i) s[i] = slots_[(head_ + i) & mask_];
+  // Same positions in the new ring: those the waiting tasks hold stay valid.
+  for (std::uint64_t i = head_; i != tail_; ++i) s[i & (new_cap - 1)] = slots_[i & mask_];
   slots_ = std::move(s);
   mask_ = new_cap - 1;
-  head_ = 0;
-  tail_ = n_now;
   return true;
+}
+
+task* task_fifo::pop() noexcept {
+  task* t = slots_[head_++ & mask_];
+  trim();  // a hole after it goes now: the next pop finds a task first
+  return t;
+}
+
+bool task_fifo::remove(task* t, std::uint64_t pos) noexcept {
+  if (pos < head_ || pos >= tail_ || slots_[pos & mask_] != t) return false;
+  slots_[pos & mask_] = nullptr;
+  ++holes_;
+  trim();
+  return true;
+}
+
+void task_fifo::trim() noexcept {
+  while (holes_ != 0 && head_ != tail_ && !slots_[head_ & mask_]) {
+    ++head_;
+    --holes_;
+  }
+  while (holes_ != 0 && head_ != tail_ && !slots_[(tail_ - 1) & mask_]) {
+    --tail_;
+    --holes_;
+  }
 }
 }  // namespace detail
 
@@ -58,7 +90,11 @@ work_dispatcher::~work_dispatcher() {
                workers, queued);
   if (workers != 0) std::abort();  // their threads still use this object
   for (auto& q : queues_)
-    while (q.size() != 0) q.pop()->set_on_complete(nullptr, nullptr);
+    while (q.size() != 0) {
+      task* t = q.pop();
+      t->set_on_complete(nullptr, nullptr);
+      forget_submission(*t);
+    }
   lock_.unlock();
 }
 
@@ -68,6 +104,8 @@ result<void> work_dispatcher::submit(std::span<task* const> tasks, const channel
     if (!t) return failure(errno_error(EINVAL));
     const task_state s = t->state();
     if (s != task_state::idle && s != task_state::completed) return failure(errc::task_busy);
+    // Submitted already (queued, or taken and not attached yet).
+    if (t->dispatcher_.load(std::memory_order_acquire) != nullptr) return failure(errc::task_busy);
   }
   if (tasks.empty()) return success();
   std::size_t need[priority_count] = {};
@@ -90,7 +128,10 @@ result<void> work_dispatcher::submit(std::span<task* const> tasks, const channel
   }
   for (task* t : tasks) {
     t->set_on_complete(&work_dispatcher::task_completed, const_cast<channel*>(&ch));
-    queues_[index(t->cpu_priority())].push(t);
+    t->queue_level_ = index(t->cpu_priority());
+    t->queue_pos_ = queues_[t->queue_level_].push(t);
+    t->dispatch_word_.store(sub_queued, std::memory_order_relaxed);
+    t->dispatcher_.store(this, std::memory_order_release);
   }
   submitted_.fetch_add(tasks.size(), std::memory_order_seq_cst);
   queued_.fetch_add(tasks.size(), std::memory_order_seq_cst);  // after the pushes: see claim()
@@ -125,7 +166,7 @@ std::size_t work_dispatcher::pick_sleepers(dispatch_worker** to_w, task** to_t, 
 void work_dispatcher::deliver(dispatch_worker** to_w, task** to_t, std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; ++i) {
     dispatch_worker& w = *to_w[i];
-    if (auto r = w.ex_->attach(*to_t[i]); !r) {
+    if (auto r = attach_taken(*w.ex_, *to_t[i]); !r) {
       // Cannot happen for a task that passed submit()'s checks unless the
       // caller attached it elsewhere meanwhile; count it as done.
       std::fprintf(stderr, "prio: work_dispatcher: hand-off failed: %s\n", r.error().message().c_str());
@@ -168,8 +209,83 @@ std::size_t work_dispatcher::claim(std::size_t max) noexcept {
 void work_dispatcher::pop_claimed(task** out, std::size_t n) noexcept {
   // Highest level first: never a lower level's task while a higher one waits.
   for (int lvl = 0; n != 0 && lvl < priority_count; ++lvl)
-    for (auto& q = queues_[lvl]; n != 0 && q.size() != 0; --n) *out++ = q.pop();
+    for (auto& q = queues_[lvl]; n != 0 && q.size() != 0; --n) {
+      task* t = q.pop();
+      // Taken, keeping a cancel mark (set under this lock while queued).
+      const std::uint64_t w = t->dispatch_word_.load(std::memory_order_relaxed);
+      t->dispatch_word_.store((w & sub_cancel) | sub_taken, std::memory_order_release);
+      *out++ = t;
+    }
   assert(n == 0 && "claimed more tasks than the FIFOs hold");
+}
+
+result<void> work_dispatcher::attach_taken(executor& ex, task& t) noexcept {
+  // The attach numbers the run one past the last: t is the dispatcher's
+  // until it completes, nobody else claims it in between.
+  const std::uint64_t run = t.run_id() + 1;
+  if (auto r = ex.attach(t); !r) {
+    forget_submission(t);
+    return r;
+  }
+  std::uint64_t w = t.dispatch_word_.load(std::memory_order_acquire);
+  while ((w & sub_state) == sub_taken) {  // else it has completed already
+    if (t.dispatch_word_.compare_exchange_weak(w, sub_running | (run << sub_run_shift),
+                                               std::memory_order_acq_rel, std::memory_order_acquire)) {
+      if (w & sub_cancel) (void)t.cancel(run);  // a cancel() came before it ran
+      break;
+    }
+  }
+  return success();
+}
+
+void work_dispatcher::forget_submission(task& t) noexcept {
+  t.dispatch_word_.store(sub_none, std::memory_order_release);
+  t.dispatcher_.store(nullptr, std::memory_order_release);
+}
+
+result<void> work_dispatcher::cancel(task& t) noexcept {
+  lock_.lock();
+  if (t.dispatcher_.load(std::memory_order_acquire) != this) {
+    lock_.unlock();
+    return failure(errno_error(EINVAL));
+  }
+  std::uint64_t w = t.dispatch_word_.load(std::memory_order_acquire);
+  if ((w & sub_state) == sub_queued) {
+    // Withdrawn if a claim on it is free: a taker that has claimed pops
+    // whatever waits, so only an unclaimed task may leave. If every waiting
+    // task is claimed, one of those takers pops t: it carries the mark.
+    if (claim(1) == 0) {
+      t.dispatch_word_.store(w | sub_cancel, std::memory_order_relaxed);
+      lock_.unlock();
+      cancelled_.fetch_add(1, std::memory_order_relaxed);
+      return success();
+    }
+    const bool removed = queues_[t.queue_level_].remove(&t, t.queue_pos_);
+    assert(removed && "a queued task is where its submission put it");
+    (void)removed;
+    const channel& ch = *static_cast<const channel*>(t.on_complete_arg_);
+    t.set_on_complete(nullptr, nullptr);
+    forget_submission(t);
+    lock_.unlock();
+    cancelled_.fetch_add(1, std::memory_order_relaxed);
+    t.finish_unlaunched(errno_error(ECANCELED));
+    note_executed(1);
+    if (ch.on_complete) ch.on_complete(t, ch.arg);
+    return success();
+  }
+  lock_.unlock();
+  // Taken by a worker: mark it unless its attacher has made it running.
+  while ((w & sub_state) == sub_taken) {
+    if (t.dispatch_word_.compare_exchange_weak(w, w | sub_cancel, std::memory_order_acq_rel,
+                                               std::memory_order_acquire)) {
+      cancelled_.fetch_add(1, std::memory_order_relaxed);
+      return success();
+    }
+  }
+  if ((w & sub_state) != sub_running) return failure(errno_error(EINVAL));  // completed meanwhile
+  auto r = t.cancel(w >> sub_run_shift);  // EINVAL if that run has ended
+  if (r) cancelled_.fetch_add(1, std::memory_order_relaxed);
+  return r;
 }
 
 std::size_t work_dispatcher::take(dispatch_worker& w, task** out, std::size_t max) noexcept {
@@ -190,6 +306,7 @@ std::size_t work_dispatcher::take(dispatch_worker& w, task** out, std::size_t ma
 void work_dispatcher::task_completed(task& t, void* ch_ptr) noexcept {
   const channel& ch = *static_cast<const channel*>(ch_ptr);
   t.set_on_complete(nullptr, nullptr);  // the task is free again
+  forget_submission(t);
   if (dispatch_worker* w = dispatch_worker::current()) {
     w->outstanding_.fetch_sub(1, std::memory_order_relaxed);
     ++w->local_executed_;  // published in batches by the worker
@@ -270,6 +387,7 @@ work_dispatcher_stats work_dispatcher::stats() const noexcept {
   s.undispatched = queued_.load();
   s.unexecuted = s.submitted - s.executed;
   s.handoffs = handoffs_.load();
+  s.cancelled = cancelled_.load();
   lock_.lock();
   s.executors = workers_.size();
   s.sleeping = sleepers_.size();

@@ -81,7 +81,7 @@ bool dispatch_worker::take_some() noexcept {
   task* got[max_take];
   const std::size_t n = wd_.take(*this, got, max_take);
   for (std::size_t i = 0; i < n; ++i) {
-    if (auto r = ex_->attach(*got[i]); !r) {
+    if (auto r = work_dispatcher::attach_taken(*ex_, *got[i]); !r) {
       std::fprintf(stderr, "prio: dispatch_worker: attach failed: %s\n", r.error().message().c_str());
       got[i]->set_on_complete(nullptr, nullptr);
       outstanding_.fetch_sub(1, std::memory_order_relaxed);

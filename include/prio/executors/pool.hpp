@@ -76,6 +76,9 @@ class pool {
   // submit() a task you own (see work_dispatcher::submit). Any thread.
   result<void> submit(task& t) noexcept { return wd_->submit(t); }
   result<void> submit(std::span<task* const> ts) noexcept { return wd_->submit(ts); }
+  // cancel() withdraws or cancels a task you submitted (see
+  // work_dispatcher::cancel). Any thread.
+  result<void> cancel(task& t) noexcept { return wd_->cancel(t); }
   // submit(f, o) runs f() or f(task&) (returning void or result<int64_t>) in
   // a pooled task. f must fit task::inline_capacity bytes (compile-time
   // check). Any thread. ENOMEM if a new task was needed and none could be made.

@@ -326,6 +326,18 @@ class task {
   void (*on_complete_)(task&, void*) = nullptr;
   void* on_complete_arg_ = nullptr;
 
+  // A submission to a work_dispatcher (work_dispatcher.cpp): where it
+  // waits in the queue (under the dispatcher's lock) and how far it got
+  // (queued, taken by a worker, running as run number N; cancel mark).
+  friend class work_dispatcher;
+  std::atomic<class work_dispatcher*> dispatcher_{nullptr};
+  std::atomic<std::uint64_t> dispatch_word_{0};
+  std::uint64_t queue_pos_ = 0;
+  int queue_level_ = 0;
+  // finish_unlaunched(): a submission withdrawn before any executor took it
+  // ends with outcome e, as a completed run (its hook is the caller's).
+  void finish_unlaunched(std::error_code e) noexcept;
+
   // An operation waiting for a submission slot: its SQE, prepared already.
   alignas(64) unsigned char deferred_sqe_[64];
   io_status* deferred_st_ = nullptr;

@@ -67,18 +67,28 @@ inline std::chrono::steady_clock::time_point deadline_after(std::chrono::nanosec
 }
 
 // task_fifo: a growable ring of task pointers (grows by doubling; steady state
-// allocates nothing). Guarded by the dispatcher's lock.
+// allocates nothing). Guarded by the dispatcher's lock. Every push has a
+// position that stays valid while the task waits (growing keeps them), so a
+// withdrawn task leaves a hole in O(1); pops skip holes.
 class task_fifo {
  public:
-  std::size_t size() const noexcept { return tail_ - head_; }
+  std::size_t size() const noexcept { return tail_ - head_ - holes_; }
   // reserve() makes room for n more pushes; false: out of memory.
   bool reserve(std::size_t n) noexcept;
-  void push(task* t) noexcept { slots_[tail_++ & mask_] = t; }  // after reserve()
-  task* pop() noexcept { return slots_[head_++ & mask_]; }
+  // push() returns t's position (after reserve()).
+  std::uint64_t push(task* t) noexcept {
+    slots_[tail_ & mask_] = t;
+    return tail_++;
+  }
+  task* pop() noexcept;  // size() != 0
+  // remove() takes t out if it waits at position pos; false if not.
+  bool remove(task* t, std::uint64_t pos) noexcept;
 
  private:
+  void trim() noexcept;  // drops holes at either end
   std::unique_ptr<task*[]> slots_;
-  std::size_t mask_ = 0, head_ = 0, tail_ = 0;
+  std::uint64_t mask_ = 0, head_ = 0, tail_ = 0;
+  std::size_t holes_ = 0;  // withdrawn tasks between head_ and tail_
 };
 }  // namespace detail
 
@@ -97,6 +107,7 @@ struct work_dispatcher_stats {
   std::size_t executors = 0;     // registered workers
   std::size_t sleeping = 0;      // of which asleep
   std::uint64_t submitted = 0, executed = 0, handoffs = 0, quit = 0;
+  std::uint64_t cancelled = 0;   // cancel() calls that withdrew or cancelled a submission
   std::uint64_t sleeps = 0;      // times a worker went to sleep
 };
 
@@ -120,15 +131,26 @@ class work_dispatcher {
   };
 
   // submit() queues tasks by CPU priority. Any thread. All or nothing:
-  // errc::task_busy if one is attached already, EINVAL for a null pointer or
-  // another dispatcher's channel, errc::executor_closed after close(),
-  // ENOMEM. Submitting a task that is still queued is a programming error.
+  // errc::task_busy if one is attached or submitted already (to any
+  // dispatcher, until its completion hook runs), EINVAL for a null pointer
+  // or another dispatcher's channel, errc::executor_closed after close(),
+  // ENOMEM. (A task listed twice in one call is a programming error.)
   result<void> submit(std::span<task* const> tasks) noexcept { return submit(tasks, default_channel_); }
   result<void> submit(std::span<task* const> tasks, const channel& ch) noexcept;
   result<void> submit(task& t, const channel* ch = nullptr) noexcept {
     task* p = &t;
     return submit(std::span<task* const>(&p, 1), ch ? *ch : default_channel_);
   }
+
+  // cancel() withdraws or cancels t's submission to this dispatcher. Any
+  // thread. Still queued: t leaves the queue and completes at once without
+  // running (outcome ECANCELED; its completion hook runs on this thread).
+  // Taken by a worker: that run is cancelled as task::cancel(run) does (its
+  // waits return ECANCELED from the worker's next turn; one not launched yet
+  // ends without running). EINVAL if t is not submitted here (never, or
+  // that submission has completed: too late). A later submission of t is
+  // never affected.
+  result<void> cancel(task& t) noexcept;
 
   // wait() blocks until at most max_undispatched tasks wait to be taken and
   // at most max_unexecuted have not completed, or until timeout has passed
@@ -158,6 +180,11 @@ class work_dispatcher {
   explicit work_dispatcher(const work_dispatcher_options& o) noexcept
       : opts_(o), default_channel_{this, o.on_complete, o.on_complete_arg} {}
   static void task_completed(task& t, void* ch) noexcept;
+  // attach_taken(): a worker's attach of a task it took, which settles a
+  // cancel() that came in between. Any thread (hand-offs attach from the
+  // submitter's).
+  static result<void> attach_taken(executor& ex, task& t) noexcept;
+  static void forget_submission(task& t) noexcept;
 
   // For workers (their own thread).
   void add_worker(dispatch_worker& w) noexcept;
@@ -203,6 +230,7 @@ class work_dispatcher {
   std::atomic<int> spinning_{0};          // workers in the idle poll loop
   alignas(64) std::atomic<std::uint64_t> executed_{0};
   std::atomic<std::uint64_t> handoffs_{0};
+  std::atomic<std::uint64_t> cancelled_{0};
 
   // Cold: blocking waits of wait() and quit().
   alignas(64) std::atomic<int> waiters_{0};
