@@ -25,10 +25,6 @@ result<std::int64_t> never_runs(task&) {
   return std::int64_t{0};
 }
 
-bool is_cancelled(const result<std::int64_t>& r) {
-  return !r && r.error() == std::errc::operation_canceled;
-}
-
 TEST(Cancellation, PendingLocal) {
   auto ex = make_executor();
   ASSERT_FALSE(ex->run(SIZE_MAX, 0ns));

@@ -12,8 +12,6 @@
 namespace prio::test {
 namespace {
 
-bool is_cancelled(const result<std::int64_t>& r) { return !r && r.error() == std::errc::operation_canceled; }
-
 // cancel_from_other_thread() calls t.cancel() on a new thread and returns
 // its result.
 result<void> cancel_from_other_thread(task& t) {
@@ -29,12 +27,7 @@ TEST(CrossThreadCancel, WakesSleepingExecutorAndCancelsTimerWait) {
   auto t = make_task(switcher_kind::asm_switch);
   std::atomic<bool> waiting{false};
   std::error_code seen;
-  t->set_body([&](task& self) -> result<std::int64_t> {
-    waiting.store(true, std::memory_order_release);
-    auto r = self.suspend_for(1h);
-    if (!r) seen = r.error();
-    return std::int64_t{7};
-  });
+  wait_an_hour(*t, waiting, seen, 7);
   ASSERT_TRUE(ex->attach(*t));
   std::thread canceller([&] {
     while (!waiting.load(std::memory_order_acquire)) std::this_thread::yield();

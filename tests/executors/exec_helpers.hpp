@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -62,6 +63,23 @@ void drive(executor& ex, Done done) {
     }
   }
   ASSERT_TRUE(done());
+}
+
+// is_cancelled(): the outcome of a run that ended with ECANCELED.
+inline bool is_cancelled(const result<std::int64_t>& r) {
+  return !r && r.error() == std::errc::operation_canceled;
+}
+
+// wait_an_hour(): a stackful body that sets `waiting`, waits on an hour's
+// timer (only a cancellation ends it in a test), keeps the wait's error in
+// `seen` and returns `value`.
+inline void wait_an_hour(task& t, std::atomic<bool>& waiting, std::error_code& seen, std::int64_t value) {
+  t.set_body([&waiting, &seen, value](task& self) -> result<std::int64_t> {
+    waiting.store(true, std::memory_order_release);
+    auto r = self.suspend_for(std::chrono::hours(1));
+    if (!r) seen = r.error();
+    return value;
+  });
 }
 
 inline bool all_completed(const std::vector<std::unique_ptr<task>>& ts) {

@@ -12,8 +12,6 @@
 namespace prio::test {
 namespace {
 
-bool is_cancelled(const result<std::int64_t>& r) { return !r && r.error() == std::errc::operation_canceled; }
-
 // hook_log: the dispatcher's completion hook counts every call, and per
 // task in the std::atomic<int> its user pointer names, if any.
 struct hook_log {
@@ -167,12 +165,7 @@ TEST(DispatcherCancel, RunningTaskIsCancelledOnItsWorker) {
   auto t = make_task(priority::normal, switcher_kind::asm_switch);
   std::atomic<bool> waiting{false};
   std::error_code seen;
-  t->set_body([&](task& self) -> result<std::int64_t> {
-    waiting.store(true, std::memory_order_release);
-    auto r = self.suspend_for(1h);
-    if (!r) seen = r.error();
-    return std::int64_t{5};
-  });
+  wait_an_hour(*t, waiting, seen, 5);
   ASSERT_TRUE(p->submit(*t));
   ASSERT_TRUE(eventually([&] { return waiting.load(std::memory_order_acquire); }));
   ASSERT_TRUE(p->cancel(*t));
