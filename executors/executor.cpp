@@ -39,9 +39,8 @@ result<std::unique_ptr<executor>> executor::create(const executor_options& opts)
   std::unique_ptr<executor> ex(new (std::nothrow) executor(opts));
   if (!ex) return failure(errno_error(ENOMEM));
   debug::add_executor(ex.get());  // debugger registry (issue 7)
-  // Before any run: completions then take the free half of the fence that
-  // cross-thread cancel() pairs with (task::cancel_off_thread()).
-  (void)detail::asymmetric_fence_init();
+  // Without membarrier, completions must fence for cross-thread cancel().
+  if (!detail::membarrier_available()) ex->completion_fence_.store(2, std::memory_order_relaxed);
   ex->wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (ex->wake_fd_ < 0) return failure(errno_error(errno));
   if (opts.ring_entries > 0) PRIO_TRY(ex->init_ring(opts));
@@ -293,6 +292,21 @@ bool executor::release_task_slow(task& t) noexcept {
   if (!(x & task::remote_cancel_queued)) return true;
   t.set_executor(this);  // still ours until drain_cancels() has taken the request
   return false;
+}
+
+void executor::order_with_completions() noexcept {
+  std::uint8_t m = completion_fence_.load(std::memory_order_acquire);
+  if (m == 2) {  // completions fence: so do we
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    return;
+  }
+  // Completions use a compiler barrier (or may still, while another
+  // canceller's switch is under way): a membarrier orders us with them.
+  // The first canceller also switches them to a fence: its membarrier
+  // makes every later completion see the switch.
+  const bool switching = m == 0 && completion_fence_.compare_exchange_strong(m, 1, std::memory_order_acq_rel);
+  detail::asymmetric_fence_heavy();
+  if (switching) completion_fence_.store(2, std::memory_order_release);
 }
 
 void executor::post_cancel(task& t) noexcept {

@@ -262,8 +262,10 @@ result<void> task::cancel(std::uint64_t run) noexcept {
 // read which executor runs the task and queue one request there. The
 // executor's completion of a run detaches the task (ex_ = nullptr) and then
 // checks the lock word (executor::release_task()); this side sets the lock
-// and then reads ex_. With a full fence between each pair (the asymmetric
-// one: free on the completion side) one of the two sees the other: either
+// and then reads ex_. With a full fence between each pair (on the
+// completion side a compiler barrier until the executor's first
+// cross-thread cancel, executor::order_with_completions()) one of the two
+// sees the other: either
 // this sees the run ended (EINVAL, nothing queued), or the executor sees
 // the lock, waits for it and, finding a request queued, keeps the task
 // until it has taken the request out. So a request never outlives its run,
@@ -280,8 +282,16 @@ result<void> task::cancel_off_thread(std::uint64_t run) noexcept {
     spin_backoff(spins);
     x = remote_cancel_.load(std::memory_order_relaxed);
   }
-  detail::asymmetric_fence_heavy();
-  executor* const ex = std::atomic_ref<executor*>(ex_).load(std::memory_order_acquire);
+  // Order the lock before the read of ex_ with the completions of the
+  // executor it names (each executor says how: a fence or a membarrier);
+  // if the run ended and the task moved on meanwhile, with the new one too.
+  executor* ex = std::atomic_ref<executor*>(ex_).load(std::memory_order_acquire);
+  while (ex) {
+    ex->order_with_completions();
+    executor* const now = std::atomic_ref<executor*>(ex_).load(std::memory_order_acquire);
+    if (now == ex) break;
+    ex = now;
+  }
   result<void> r = success();
   // With ex_ set, the run cannot end while the lock is held (the executor
   // waits for it), so run_id_ is that run's. (A claim numbers the run

@@ -5,9 +5,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-namespace prio::detail {
+#include <atomic>
 
-std::atomic<bool> g_membarrier_ready{false};
+namespace prio::detail {
 
 namespace {
 int membarrier(int cmd) noexcept { return static_cast<int>(::syscall(SYS_membarrier, cmd, 0u, 0)); }
@@ -21,21 +21,14 @@ bool register_expedited() noexcept {
 }
 }  // namespace
 
-bool asymmetric_fence_init() noexcept {
-  // A function-local static: registered once, callers wait for the first.
-  static const bool ready = [] {
-    const bool ok = register_expedited();
-    if (ok) g_membarrier_ready.store(true, std::memory_order_seq_cst);
-    return ok;
-  }();
+bool membarrier_available() noexcept {
+  static const bool ready = register_expedited();  // once; callers wait for the first
   return ready;
 }
 
 void asymmetric_fence_heavy() noexcept {
-  // Light sides that read false use a full fence themselves; pair with a
-  // full fence here too, and add the membarrier for those that read true.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (asymmetric_fence_init()) (void)membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+  if (membarrier_available()) (void)membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
   std::atomic_thread_fence(std::memory_order_seq_cst);
 }
 

@@ -234,11 +234,18 @@ class executor {
   // (false) and completes when drain_cancels() takes the request out.
   bool release_task(task& t) noexcept {
     t.set_executor(nullptr);
-    detail::asymmetric_fence_light();  // pairs with task::cancel_off_thread()'s heavy half
+    // StoreLoad against task::cancel_off_thread(): see completion_fence_.
+    if (completion_fence_.load(std::memory_order_relaxed) != 0)
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    else
+      std::atomic_signal_fence(std::memory_order_seq_cst);
     if (t.remote_cancel_.load(std::memory_order_relaxed) == 0) [[likely]]
       return true;
     return release_task_slow(t);
   }
+  // order_with_completions(): a canceller's half of that StoreLoad pairing
+  // (any thread, holding a task's request lock).
+  void order_with_completions() noexcept;
   [[gnu::cold, gnu::noinline]] bool release_task_slow(task& t) noexcept;
   void drain_remote() noexcept;
   // post_cancel() queues a cancel request for t, attached here (any thread,
@@ -401,6 +408,15 @@ class executor {
   mpsc_queue<task, &task::cancel_node_> cancels_;
   mpsc_node cancel_doorbell_;
   std::atomic<bool> cancel_rung_{false};
+  // completion_fence_: how release_task() orders its detach before it reads
+  // the task's request lock. 0: a compiler barrier, and a cancel() from
+  // another thread pays a membarrier (runtime/asymmetric_fence.hpp). The
+  // first such cancel() switches it to 2 (through 1 while its membarrier is
+  // not done): a full fence at each completion from then on, and cancels
+  // from other threads pay a fence, not a system call and an interrupt of
+  // every core the process runs on. 2 from the start where membarrier is
+  // unavailable. An executor nobody cancels across threads pays nothing.
+  std::atomic<std::uint8_t> completion_fence_{0};
   alignas(64) std::atomic<bool> sleeping_{false};
   std::atomic<bool> wake_pending_{false};  // the eventfd was written
   std::atomic<bool> wake_requested_{false};  // wake(): run() returns
