@@ -21,9 +21,11 @@ constexpr std::size_t max_handoffs = 16;  // sleepers woken by one call
 
 // task::dispatch_word_: bits 0-1 how far the submission got, bit 2 a
 // cancel() that came while it was queued or taken (the attacher acts on
-// it), bits 3.. the run number once it runs. Queued -> taken changes under
-// the lock; taken -> running is the attacher's CAS (no lock), against
-// cancel()'s CAS that sets the mark.
+// it), bits 3.. the submission's number (task::submit_seq_) while queued or
+// taken, the run number once it runs. Queued -> taken changes under the
+// lock; taken -> running is the attacher's CAS (no lock), against
+// cancel()'s CAS that sets the mark: the submission number keeps a later
+// submission's "taken" from looking like this one's.
 constexpr std::uint64_t sub_none = 0, sub_queued = 1, sub_taken = 2, sub_running = 3;
 constexpr std::uint64_t sub_state = 3, sub_cancel = 4;
 constexpr unsigned sub_run_shift = 3;
@@ -130,7 +132,9 @@ result<void> work_dispatcher::submit(std::span<task* const> tasks, const channel
     t->set_on_complete(&work_dispatcher::task_completed, const_cast<channel*>(&ch));
     t->queue_level_ = index(t->cpu_priority());
     t->queue_pos_ = queues_[t->queue_level_].push(t);
-    t->dispatch_word_.store(sub_queued, std::memory_order_relaxed);
+    const std::uint64_t seq = t->submit_seq_.load(std::memory_order_relaxed) + 1;
+    t->submit_seq_.store(seq, std::memory_order_release);
+    t->dispatch_word_.store(sub_queued | (seq << sub_run_shift), std::memory_order_release);
     t->dispatcher_.store(this, std::memory_order_release);
   }
   submitted_.fetch_add(tasks.size(), std::memory_order_seq_cst);
@@ -211,9 +215,9 @@ void work_dispatcher::pop_claimed(task** out, std::size_t n) noexcept {
   for (int lvl = 0; n != 0 && lvl < priority_count; ++lvl)
     for (auto& q = queues_[lvl]; n != 0 && q.size() != 0; --n) {
       task* t = q.pop();
-      // Taken, keeping a cancel mark (set under this lock while queued).
+      // Taken, keeping its number and a cancel mark (set under this lock).
       const std::uint64_t w = t->dispatch_word_.load(std::memory_order_relaxed);
-      t->dispatch_word_.store((w & sub_cancel) | sub_taken, std::memory_order_release);
+      t->dispatch_word_.store((w & ~sub_state) | sub_taken, std::memory_order_release);
       *out++ = t;
     }
   assert(n == 0 && "claimed more tasks than the FIFOs hold");
@@ -250,6 +254,7 @@ result<void> work_dispatcher::cancel(task& t) noexcept {
     return failure(errno_error(EINVAL));
   }
   std::uint64_t w = t.dispatch_word_.load(std::memory_order_acquire);
+  const std::uint64_t seq = t.submit_seq_.load(std::memory_order_relaxed);  // stable under the lock
   if ((w & sub_state) == sub_queued) {
     // Withdrawn if a claim on it is free: a taker that has claimed pops
     // whatever waits, so only an unclaimed task may leave. If every waiting
@@ -275,14 +280,17 @@ result<void> work_dispatcher::cancel(task& t) noexcept {
   }
   lock_.unlock();
   // Taken by a worker: mark it unless its attacher has made it running.
-  while ((w & sub_state) == sub_taken) {
+  while ((w & sub_state) == sub_taken && (w >> sub_run_shift) == seq) {
     if (t.dispatch_word_.compare_exchange_weak(w, w | sub_cancel, std::memory_order_acq_rel,
                                                std::memory_order_acquire)) {
       cancelled_.fetch_add(1, std::memory_order_relaxed);
       return success();
     }
   }
-  if ((w & sub_state) != sub_running) return failure(errno_error(EINVAL));  // completed meanwhile
+  // Running: this submission's run, unless it completed and t was submitted
+  // again since (that submission numbered itself before its word changed).
+  if ((w & sub_state) != sub_running || t.submit_seq_.load(std::memory_order_acquire) != seq)
+    return failure(errno_error(EINVAL));  // completed meanwhile
   auto r = t.cancel(w >> sub_run_shift);  // EINVAL if that run has ended
   if (r) cancelled_.fetch_add(1, std::memory_order_relaxed);
   return r;

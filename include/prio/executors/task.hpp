@@ -332,6 +332,7 @@ class task {
   friend class work_dispatcher;
   std::atomic<class work_dispatcher*> dispatcher_{nullptr};
   std::atomic<std::uint64_t> dispatch_word_{0};
+  std::atomic<std::uint64_t> submit_seq_{0};  // numbers the submissions (under the lock)
   std::uint64_t queue_pos_ = 0;
   int queue_level_ = 0;
   // finish_unlaunched(): a submission withdrawn before any executor took it
