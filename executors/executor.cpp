@@ -10,6 +10,7 @@
 
 #include "executors/ring_setup.hpp"
 #include "prio/executors/registry.hpp"
+#include "prio/runtime/asymmetric_fence.hpp"
 #include "prio/runtime/spin.hpp"
 #include "prio/runtime/tls.hpp"
 

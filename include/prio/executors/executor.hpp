@@ -28,7 +28,6 @@
 #include "prio/runtime/pairing_heap.hpp"
 #include "prio/runtime/result.hpp"
 #include "prio/runtime/seqlock.hpp"
-#include "prio/runtime/asymmetric_fence.hpp"
 
 struct io_uring;
 struct io_uring_sqe;
