@@ -177,12 +177,16 @@ result<pool::pooled*> pool::new_task(switcher_kind k) noexcept {
   }
 }
 
-result<void> pool::submit_pooled(pooled& p, const call_options& o) noexcept {
+result<pool::job> pool::submit_pooled(pooled& p, const call_options& o) noexcept {
   p.t->set_cpu_priority(o.cpu);
   p.t->set_io_priority(o.io);
-  auto r = wd_->submit(*p.t, &pooled_channel_);
-  if (!r) recycle(*p.t, this);
-  return r;
+  task* const t = p.t.get();  // p may be recycled and reused as soon as it is submitted
+  auto n = wd_->submit_numbered(*t, &pooled_channel_);
+  if (!n) {
+    recycle(*t, this);
+    return failure(n.error());
+  }
+  return job(t, *n);
 }
 
 void pool::recycle(task& t, void* self) noexcept {

@@ -100,7 +100,15 @@ work_dispatcher::~work_dispatcher() {
   lock_.unlock();
 }
 
-result<void> work_dispatcher::submit(std::span<task* const> tasks, const channel& ch) noexcept {
+result<std::uint64_t> work_dispatcher::submit_numbered(task& t, const channel* ch) noexcept {
+  task* p = &t;
+  std::uint64_t n = 0;
+  PRIO_TRY(submit_tasks(std::span<task* const>(&p, 1), ch ? *ch : default_channel_, &n));
+  return n;
+}
+
+result<void> work_dispatcher::submit_tasks(std::span<task* const> tasks, const channel& ch,
+                                           std::uint64_t* numbers) noexcept {
   if (ch.wd != this) return failure(errno_error(EINVAL));
   for (task* t : tasks) {
     if (!t) return failure(errno_error(EINVAL));
@@ -136,6 +144,7 @@ result<void> work_dispatcher::submit(std::span<task* const> tasks, const channel
     t->submit_seq_.store(seq, std::memory_order_release);
     t->dispatch_word_.store(sub_queued | (seq << sub_run_shift), std::memory_order_release);
     t->dispatcher_.store(this, std::memory_order_release);
+    if (numbers) *numbers++ = seq;
   }
   submitted_.fetch_add(tasks.size(), std::memory_order_seq_cst);
   queued_.fetch_add(tasks.size(), std::memory_order_seq_cst);  // after the pushes: see claim()
@@ -247,14 +256,14 @@ void work_dispatcher::forget_submission(task& t) noexcept {
   t.dispatcher_.store(nullptr, std::memory_order_release);
 }
 
-result<void> work_dispatcher::cancel(task& t) noexcept {
+result<void> work_dispatcher::cancel_submission(task& t, std::uint64_t only) noexcept {
   lock_.lock();
-  if (t.dispatcher_.load(std::memory_order_acquire) != this) {
+  const std::uint64_t seq = t.submit_seq_.load(std::memory_order_relaxed);  // stable under the lock
+  if (t.dispatcher_.load(std::memory_order_acquire) != this || (only != 0 && only != seq)) {
     lock_.unlock();
-    return failure(errno_error(EINVAL));
+    return failure(errno_error(EINVAL));  // not submitted here, or that submission has completed
   }
   std::uint64_t w = t.dispatch_word_.load(std::memory_order_acquire);
-  const std::uint64_t seq = t.submit_seq_.load(std::memory_order_relaxed);  // stable under the lock
   if ((w & sub_state) == sub_queued) {
     // Withdrawn if a claim on it is free: a taker that has claimed pops
     // whatever waits, so only an unclaimed task may leave. If every waiting

@@ -2,7 +2,8 @@
 // submission leaves the queue and completes at once without running
 // (ECANCELED, its hook runs, the counts add up), positions survive the
 // queue's growth, a running one is cancelled where it runs, a late call is
-// refused and never touches a later submission; under a stress of submits
+// refused and never touches a later submission (nor does a numbered one
+// with another submission's number); under a stress of submits
 // and cancels from several threads every submission completes exactly once.
 #include <mutex>
 #include <vector>
@@ -105,6 +106,42 @@ TEST(DispatcherCancel, NotSubmittedIsAnError) {
   ASSERT_TRUE(other->cancel(*t));
   EXPECT_TRUE(is_cancelled(t->outcome()));
   ASSERT_TRUE(other->close());
+  ASSERT_TRUE(wd->close());
+}
+
+// A numbered cancel reaches its own submission only: a wrong or stale
+// number is refused and leaves the task queued.
+TEST(DispatcherCancel, NumberedCancelReachesOnlyItsSubmission) {
+  auto wd = make_dispatcher();
+  ASSERT_TRUE(wd);
+  auto t = make_task();
+  int ran = 0;
+  t->set_body([&ran](task&) -> result<std::int64_t> { return std::int64_t{++ran}; });
+  auto first = wd->submit_numbered(*t);
+  ASSERT_TRUE(first);
+  EXPECT_GE(*first, 1u);
+  for (std::uint64_t wrong : {std::uint64_t{0}, *first + 1}) {
+    auto r = wd->cancel(*t, wrong);
+    ASSERT_FALSE(r) << wrong;
+    EXPECT_EQ(r.error(), std::errc::invalid_argument);
+  }
+  EXPECT_EQ(wd->stats().undispatched, 1u) << "a refused cancel touched the queue";
+  ASSERT_TRUE(wd->cancel(*t, *first));
+  EXPECT_TRUE(is_cancelled(t->outcome()));
+  // The next submission gets the next number; the old one misses it.
+  auto second = wd->submit_numbered(*t);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(*second, *first + 1);
+  auto stale = wd->cancel(*t, *first);
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error(), std::errc::invalid_argument);
+  {
+    worker_threads w(*wd, 1, executor_options{0, 0, 0, 0});
+    ASSERT_NO_FATAL_FAILURE(stop(*wd, w));
+  }
+  EXPECT_EQ(ran, 1);
+  EXPECT_EQ(*t->outcome(), 1);
+  EXPECT_EQ(wd->stats().cancelled, 1u);
   ASSERT_TRUE(wd->close());
 }
 

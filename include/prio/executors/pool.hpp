@@ -3,7 +3,8 @@
 //
 //   auto opts = pool_options::load("config/config");   // + PRIO_<OPTION> env
 //   auto p = pool::create(*opts);
-//   (*p)->submit([] { work(); }, {.cpu = priority::high});
+//   auto j = (*p)->submit([] { work(); }, {.cpu = priority::high});
+//   (*p)->cancel(*j);                                   // if it must not run
 //   (*p)->submit(my_task);                              // a task you own
 //   (*p)->wait();                                       // all executed
 //   (*p)->shutdown();                                   // or let ~pool do it
@@ -16,6 +17,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -65,6 +67,21 @@ struct call_options {
 
 class pool {
  public:
+  // job: one submission of a callable, as submit(f) returns it, for
+  // cancel(job). Copyable; valid while its pool lives; a default job names
+  // none. It stays exact when the pooled task is reused for later callables.
+  class job {
+   public:
+    job() noexcept = default;
+    std::uint64_t submission() const noexcept { return submission_; }  // 0: none
+
+   private:
+    friend class pool;
+    job(task* t, std::uint64_t n) noexcept : t_(t), submission_(n) {}
+    task* t_ = nullptr;
+    std::uint64_t submission_ = 0;
+  };
+
   // create() starts the executor threads; it returns once each has its
   // executor (or the first error, after stopping the others).
   static result<std::unique_ptr<pool>> create(const pool_options& o = {}) noexcept;
@@ -81,10 +98,20 @@ class pool {
   result<void> cancel(task& t) noexcept { return wd_->cancel(t); }
   // submit(f, o) runs f() or f(task&) (returning void or result<int64_t>) in
   // a pooled task. f must fit task::inline_capacity bytes (compile-time
-  // check). Any thread. ENOMEM if a new task was needed and none could be made.
+  // check). Any thread. ENOMEM if a new task was needed and none could be
+  // made. The job it returns is the handle cancel(job) takes.
   template <class F>
     requires(std::is_invocable_v<std::decay_t<F>&> || std::is_invocable_v<std::decay_t<F>&, task&>)
-  result<void> submit(F&& f, call_options o = {}) noexcept;
+  result<job> submit(F&& f, call_options o = {}) noexcept;
+  // cancel(j) withdraws a job still queued (f is destroyed without running,
+  // on this thread) or cancels it where it runs (the waits of an f(task&)
+  // return ECANCELED from its thread's next turn; an f() that never waits
+  // runs to its end). EINVAL once the job has ended, for a default job and
+  // for another pool's job. Any thread.
+  result<void> cancel(const job& j) noexcept {
+    if (!j.t_) return failure(errno_error(EINVAL));
+    return wd_->cancel(*j.t_, j.submission_);
+  }
 
   // wait() blocks until every submitted task has completed (or timeout:
   // ETIME); wait(a, b, timeout) is work_dispatcher::wait. Not on a pool thread.
@@ -125,7 +152,7 @@ class pool {
   void thread_main(unsigned i) noexcept;
   result<pooled*> get_task(switcher_kind k) noexcept;
   result<pooled*> new_task(switcher_kind k) noexcept;
-  result<void> submit_pooled(pooled& p, const call_options& o) noexcept;
+  result<job> submit_pooled(pooled& p, const call_options& o) noexcept;
   static void recycle(task& t, void* self) noexcept;
 
   pool_options opts_;
@@ -146,7 +173,7 @@ class pool {
 
 template <class F>
   requires(std::is_invocable_v<std::decay_t<F>&> || std::is_invocable_v<std::decay_t<F>&, task&>)
-result<void> pool::submit(F&& f, call_options o) noexcept {
+result<pool::job> pool::submit(F&& f, call_options o) noexcept {
   using D = std::decay_t<F>;
   const switcher_kind k = o.switcher.value_or(opts_.switcher);
   auto got = get_task(k);

@@ -136,11 +136,18 @@ class work_dispatcher {
   // or another dispatcher's channel, errc::executor_closed after close(),
   // ENOMEM. (A task listed twice in one call is a programming error.)
   result<void> submit(std::span<task* const> tasks) noexcept { return submit(tasks, default_channel_); }
-  result<void> submit(std::span<task* const> tasks, const channel& ch) noexcept;
+  result<void> submit(std::span<task* const> tasks, const channel& ch) noexcept {
+    return submit_tasks(tasks, ch, nullptr);
+  }
   result<void> submit(task& t, const channel* ch = nullptr) noexcept {
     task* p = &t;
     return submit(std::span<task* const>(&p, 1), ch ? *ch : default_channel_);
   }
+  // submit_numbered() is submit(t) returning the submission's number (from
+  // 1, counted per task), which cancel(t, number) takes: a handle that
+  // stays exact when t is reused, so a late cancel (a timeout firing after
+  // the job ended) never reaches t's next job.
+  result<std::uint64_t> submit_numbered(task& t, const channel* ch = nullptr) noexcept;
 
   // cancel() withdraws or cancels t's submission to this dispatcher. Any
   // thread. Still queued: t leaves the queue and completes at once without
@@ -150,7 +157,14 @@ class work_dispatcher {
   // ends without running). EINVAL if t is not submitted here (never, or
   // that submission has completed: too late). A later submission of t is
   // never affected.
-  result<void> cancel(task& t) noexcept;
+  result<void> cancel(task& t) noexcept { return cancel_submission(t, 0); }
+  // cancel(t, submission) is cancel(t) for the submission submit_numbered()
+  // numbered only: EINVAL once that one has completed, t submitted again or
+  // not.
+  result<void> cancel(task& t, std::uint64_t submission) noexcept {
+    if (submission == 0) return failure(errno_error(EINVAL));  // numbers start at 1
+    return cancel_submission(t, submission);
+  }
 
   // wait() blocks until at most max_undispatched tasks wait to be taken and
   // at most max_unexecuted have not completed, or until timeout has passed
@@ -185,6 +199,10 @@ class work_dispatcher {
   // submitter's).
   static result<void> attach_taken(executor& ex, task& t) noexcept;
   static void forget_submission(task& t) noexcept;
+  // numbers: where each task's submission number goes (or null).
+  result<void> submit_tasks(std::span<task* const> tasks, const channel& ch, std::uint64_t* numbers) noexcept;
+  // cancel_submission(): cancel(t) for submission `only` (0: the current one).
+  result<void> cancel_submission(task& t, std::uint64_t only) noexcept;
 
   // For workers (their own thread).
   void add_worker(dispatch_worker& w) noexcept;
