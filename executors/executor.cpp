@@ -312,6 +312,10 @@ void executor::order_with_completions() noexcept {
 
 void executor::post_cancel(task& t) noexcept {
   cancels_.push(t);
+  ring_cancel_doorbell();
+}
+
+void executor::ring_cancel_doorbell() noexcept {
   // The doorbell goes into remote_ once per drain: the run loop already
   // checks remote_ on every turn, and a sleeper is woken as for an attach.
   if (!cancel_rung_.exchange(true, std::memory_order_acq_rel)) {
@@ -320,10 +324,57 @@ void executor::post_cancel(task& t) noexcept {
   }
 }
 
+result<void> executor::cancel_all() noexcept {
+  if (closed_.load(std::memory_order_acquire)) return failure(errc::executor_closed);
+  cancel_all_requested_.store(true, std::memory_order_release);
+  if (on_bound_thread())
+    drain_cancels();
+  else
+    ring_cancel_doorbell();  // its exchange publishes the request to the drain's
+  return success();
+}
+
+bool executor::queue_cancel_of_live_tasks() noexcept {
+  // Every attach that returned before the request is in remote_: move them
+  // to live_ first. A producer between the two steps of its push hides the
+  // nodes behind it; it is one store from done, so wait a little, then
+  // leave the request for the next turn rather than spin on.
+  drain_remote();
+  for (unsigned spins = 0; remote_.maybe_nonempty(); drain_remote()) {
+    if (spins == 256) return false;
+    spin_backoff(spins);
+  }
+  live_.for_each([&](task& t) {
+    if (t.cancel_requested_) return;  // cancelled already
+    // The request lock, as another thread's cancel() takes it: a request of
+    // theirs may be on its way, and a task is queued once at most.
+    std::uint8_t x = t.remote_cancel_.load(std::memory_order_relaxed);
+    for (unsigned spins = 0;;) {
+      if (x & task::remote_cancel_queued) return;  // queued already: the drain acts on it
+      if (!(x & task::remote_cancel_busy) &&
+          t.remote_cancel_.compare_exchange_weak(x, x | task::remote_cancel_queued, std::memory_order_acquire,
+                                                 std::memory_order_relaxed))
+        break;
+      if (x & task::remote_cancel_busy) {
+        spin_backoff(spins);
+        x = t.remote_cancel_.load(std::memory_order_relaxed);
+      }
+    }
+    cancels_.push(t);
+  });
+  return true;
+}
+
 void executor::drain_cancels() noexcept {
   // Unrung before popping: a request pushed after this rings again. (A
   // request whose ring came before this exchange was pushed before it.)
   cancel_rung_.exchange(false, std::memory_order_acq_rel);
+  if (cancel_all_requested_.load(std::memory_order_acquire) &&
+      cancel_all_requested_.exchange(false, std::memory_order_acq_rel) && !closed_.load(std::memory_order_relaxed) &&
+      !queue_cancel_of_live_tasks()) {
+    cancel_all_requested_.store(true, std::memory_order_relaxed);
+    ring_cancel_doorbell();  // try again at the next turn
+  }
   while (task* t = cancels_.pop()) {
     t->remote_cancel_.fetch_and(static_cast<std::uint8_t>(~task::remote_cancel_queued), std::memory_order_acq_rel);
     if (t->complete_when_drained_) {

@@ -115,6 +115,16 @@ class executor {
   // for a thread that loops on run() and checks a stop flag between calls.
   void wake() noexcept;
 
+  // cancel_all() cancels every task attached here whose attach() returned
+  // before the call, each as task::cancel() would (the task calling it from
+  // its body included: its next wait returns ECANCELED). On the bound
+  // thread it acts at once (while another thread is between the two steps
+  // of an attach, at the next turn of run() instead); from any other thread,
+  // or before the first run(), at the executor's next turn: a sleeping run()
+  // is woken. Tasks attached later run as usual. errc::executor_closed
+  // after shutdown. Any thread.
+  result<void> cancel_all() noexcept;
+
   // stats() is the executor's counters as they are now: the bound thread
   // only (anywhere else it races with the run loop).
   executor_stats stats() const noexcept;
@@ -251,7 +261,12 @@ class executor {
   // with t's request lock held); drain_cancels() acts on them (the
   // consumer, when drain_remote() finds the doorbell).
   void post_cancel(task& t) noexcept;
+  void ring_cancel_doorbell() noexcept;
   void drain_cancels() noexcept;
+  // queue_cancel_of_live_tasks(): cancel_all()'s work on the bound thread:
+  // a request for every live task on cancels_ (false: a producer is
+  // mid-push in remote_, so some attach may be unseen: asked again).
+  bool queue_cancel_of_live_tasks() noexcept;
   // count_unlaunched(): a drain inside run() completed a task cancelled
   // before launch: an item of run()'s count (run(n, forever) waiting for
   // it returns).
@@ -407,6 +422,7 @@ class executor {
   mpsc_queue<task, &task::cancel_node_> cancels_;
   mpsc_node cancel_doorbell_;
   std::atomic<bool> cancel_rung_{false};
+  std::atomic<bool> cancel_all_requested_{false};  // cancel_all(): rings the doorbell too
   // completion_fence_: how release_task() orders its detach before it reads
   // the task's request lock. 0: a compiler barrier, and a cancel() from
   // another thread pays a membarrier (runtime/asymmetric_fence.hpp). The
