@@ -274,17 +274,8 @@ result<void> work_dispatcher::cancel_submission(task& t, std::uint64_t only) noe
       cancelled_.fetch_add(1, std::memory_order_relaxed);
       return success();
     }
-    const bool removed = queues_[t.queue_level_].remove(&t, t.queue_pos_);
-    assert(removed && "a queued task is where its submission put it");
-    (void)removed;
-    const channel& ch = *static_cast<const channel*>(t.on_complete_arg_);
-    t.set_on_complete(nullptr, nullptr);
-    forget_submission(t);
-    lock_.unlock();
+    withdraw_locked(t);
     cancelled_.fetch_add(1, std::memory_order_relaxed);
-    t.finish_unlaunched(errno_error(ECANCELED));
-    note_executed(1);
-    if (ch.on_complete) ch.on_complete(t, ch.arg);
     return success();
   }
   lock_.unlock();
@@ -303,6 +294,75 @@ result<void> work_dispatcher::cancel_submission(task& t, std::uint64_t only) noe
   auto r = t.cancel(w >> sub_run_shift);  // EINVAL if that run has ended
   if (r) cancelled_.fetch_add(1, std::memory_order_relaxed);
   return r;
+}
+
+void work_dispatcher::withdraw_locked(task& t) noexcept {
+  const bool removed = queues_[t.queue_level_].remove(&t, t.queue_pos_);
+  assert(removed && "a queued task is where its submission put it");
+  (void)removed;
+  const channel& ch = *static_cast<const channel*>(t.on_complete_arg_);
+  t.set_on_complete(nullptr, nullptr);
+  forget_submission(t);
+  lock_.unlock();
+  t.finish_unlaunched(errno_error(ECANCELED));
+  note_executed(1);
+  if (ch.on_complete) ch.on_complete(t, ch.arg);
+}
+
+result<std::size_t> work_dispatcher::cancel_all() noexcept {
+  // The workers to ask, listed under the lock (no allocation there).
+  std::vector<dispatch_worker*> ask;
+  lock_.lock();
+  const std::size_t registered = workers_.size();
+  lock_.unlock();
+  try {
+    ask.reserve(registered + 16);
+  } catch (const std::bad_alloc&) {
+    return failure(errno_error(ENOMEM));
+  }
+  // The queue first: only tasks queued now (a hook may submit again; those
+  // are later submissions), one per lock hold so hooks run unlocked. A task
+  // that a taker has claimed stays for it, with the mark that cancels it
+  // when attached.
+  std::size_t withdrawn = 0, marked = 0;
+  std::uint64_t end[priority_count];
+  lock_.lock();
+  for (int i = 0; i < priority_count; ++i) end[i] = queues_[i].end();
+  for (;;) {
+    task* t = nullptr;
+    for (int i = 0; i < priority_count && !t; ++i)
+      if (queues_[i].size() != 0 && queues_[i].front()->queue_pos_ < end[i]) t = queues_[i].front();
+    if (!t) break;
+    if (claim(1) == 0) {  // every task left is claimed
+      for (int i = 0; i < priority_count; ++i)
+        queues_[i].for_each([&](task& c) {
+          const std::uint64_t w = c.dispatch_word_.load(std::memory_order_relaxed);
+          if (c.queue_pos_ < end[i] && !(w & sub_cancel)) {
+            c.dispatch_word_.store(w | sub_cancel, std::memory_order_relaxed);
+            ++marked;
+          }
+        });
+      break;
+    }
+    withdraw_locked(*t);
+    ++withdrawn;
+    lock_.lock();
+  }
+  // Then the workers: whatever a worker took before the sweep above is
+  // attached to its executor before that executor next runs, so its next
+  // turn (where the request lands) sees it.
+  for (dispatch_worker* w : workers_) {
+    if (ask.size() == ask.capacity()) break;  // registered since we looked: holds nothing older
+    w->attaching_.fetch_add(1, std::memory_order_relaxed);  // keeps w (and its executor) alive
+    ask.push_back(w);
+  }
+  lock_.unlock();
+  cancelled_.fetch_add(withdrawn + marked, std::memory_order_relaxed);
+  for (dispatch_worker* w : ask) {
+    (void)w->ex_->cancel_all();  // executor_closed only while it is destroyed
+    w->attaching_.fetch_sub(1, std::memory_order_release);
+  }
+  return withdrawn;
 }
 
 std::size_t work_dispatcher::take(dispatch_worker& w, task** out, std::size_t max) noexcept {

@@ -96,6 +96,11 @@ class pool {
   // cancel() withdraws or cancels a task you submitted (see
   // work_dispatcher::cancel). Any thread.
   result<void> cancel(task& t) noexcept { return wd_->cancel(t); }
+  // cancel_all() cancels all work submitted before the call (see
+  // work_dispatcher::cancel_all): queued work never runs, running work's
+  // waits return ECANCELED. For a prompt stop: cancel_all(), then
+  // shutdown(). Returns how many queued submissions left unrun. Any thread.
+  result<std::size_t> cancel_all() noexcept { return wd_->cancel_all(); }
   // submit(f, o) runs f() or f(task&) (returning void or result<int64_t>) in
   // a pooled task. f must fit task::inline_capacity bytes (compile-time
   // check). Any thread. ENOMEM if a new task was needed and none could be

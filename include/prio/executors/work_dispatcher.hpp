@@ -83,6 +83,16 @@ class task_fifo {
   task* pop() noexcept;  // size() != 0
   // remove() takes t out if it waits at position pos; false if not.
   bool remove(task* t, std::uint64_t pos) noexcept;
+  // front() is the first task waiting (size() != 0); end() the position the
+  // next push gets.
+  task* front() const noexcept { return slots_[head_ & mask_]; }
+  std::uint64_t end() const noexcept { return tail_; }
+  // for_each(f) calls f(t) for every task waiting, first to last.
+  template <class F>
+  void for_each(F f) const {
+    for (std::uint64_t i = head_; i != tail_; ++i)
+      if (task* t = slots_[i & mask_]) f(*t);
+  }
 
  private:
   void trim() noexcept;  // drops holes at either end
@@ -166,6 +176,16 @@ class work_dispatcher {
     return cancel_submission(t, submission);
   }
 
+  // cancel_all() cancels every submission whose submit() returned before
+  // the call: those still queued complete at once without running
+  // (ECANCELED; their hooks run on this thread), and every registered
+  // worker's executor cancels every task it holds (executor::cancel_all():
+  // those submissions' runs and any task they attached there) at its next
+  // turn. Submissions made afterwards run as usual. Returns how many left
+  // the queue unrun here; ENOMEM (nothing done) if the list of workers to
+  // ask cannot be allocated. Any thread.
+  result<std::size_t> cancel_all() noexcept;
+
   // wait() blocks until at most max_undispatched tasks wait to be taken and
   // at most max_unexecuted have not completed, or until timeout has passed
   // since the call (an absolute deadline: spurious wake-ups do not extend
@@ -199,6 +219,9 @@ class work_dispatcher {
   // submitter's).
   static result<void> attach_taken(executor& ex, task& t) noexcept;
   static void forget_submission(task& t) noexcept;
+  // withdraw_locked(): t, queued and claimed by the caller, leaves the queue
+  // and completes unrun (ECANCELED). Called under lock_, returns unlocked.
+  void withdraw_locked(task& t) noexcept;
   // numbers: where each task's submission number goes (or null).
   result<void> submit_tasks(std::span<task* const> tasks, const channel& ch, std::uint64_t* numbers) noexcept;
   // cancel_submission(): cancel(t) for submission `only` (0: the current one).
