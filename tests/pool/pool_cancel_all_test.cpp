@@ -12,15 +12,6 @@
 namespace prio::test {
 namespace {
 
-// hour_job(): a callable that marks itself waiting, waits an hour (only a
-// cancellation ends it here) and keeps the wait's error.
-auto hour_job(std::atomic<int>& waiting, std::error_code& seen) {
-  return [&waiting, &seen](task& t) {
-    waiting.fetch_add(1, std::memory_order_release);
-    if (auto r = t.suspend_for(std::chrono::hours(1)); !r) seen = r.error();
-  };
-}
-
 // One pool thread: a job waits on its timer, another holds the thread
 // without yielding, so what is submitted next stays queued.
 TEST(PoolCancelAll, QueuedNeverRunAndRunningAreCancelled) {

@@ -70,6 +70,16 @@ bool eventually(Cond cond) {
   return true;
 }
 
+// hour_job(): a callable for pool::submit() that counts itself waiting,
+// waits an hour (only a cancellation ends it in a test) and keeps the
+// wait's error in `seen`.
+inline auto hour_job(std::atomic<int>& waiting, std::error_code& seen) {
+  return [&waiting, &seen](task& t) {
+    waiting.fetch_add(1, std::memory_order_release);
+    if (auto r = t.suspend_for(std::chrono::hours(1)); !r) seen = r.error();
+  };
+}
+
 // worker_threads: n threads each running a dispatch_worker on wd until it
 // is told to quit; for tests that drive the dispatcher directly.
 class worker_threads {
