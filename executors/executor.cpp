@@ -334,6 +334,32 @@ result<void> executor::cancel_all() noexcept {
   return success();
 }
 
+namespace {
+constexpr std::size_t drain_turn_items = 256;  // cancel_and_drain()'s run() between checks
+}  // namespace
+
+result<void> executor::cancel_and_drain(std::chrono::nanoseconds timeout) noexcept {
+  if (!bound_here_or_unbound()) return failure(errc::not_on_executor);
+  if (tl_executor == this) return failure(errno_error(EDEADLK));  // a task would wait for itself
+  if (closed_.load(std::memory_order_acquire)) return failure(errc::executor_closed);
+  if (!on_bound_thread()) PRIO_TRY(bind_to_this_thread());  // as run() would
+  const tsc::ticks start = clock();
+  const tsc::ticks deadline =
+      timeout == forever ? UINT64_MAX : start + tsc::from_duration(std::max(timeout, std::chrono::nanoseconds(0)));
+  for (;;) {
+    drain_remote();  // attaches from other threads count too
+    if (live_.empty()) return success();
+    PRIO_TRY(cancel_all());
+    if (live_.empty()) return success();  // all were pending: they ended unrun
+    const tsc::ticks now = clock();
+    if (now >= deadline) return failure(errno_error(ETIME));
+    // A bounded turn: tasks attached meanwhile are cancelled at the next,
+    // and the deadline holds while the executor stays busy.
+    auto r = run(drain_turn_items, deadline == UINT64_MAX ? forever : tsc::to_duration(deadline - now));
+    if (!r && r.error() != std::errc::stream_timeout) return failure(r.error());
+  }
+}
+
 bool executor::queue_cancel_of_live_tasks() noexcept {
   // Every attach that returned before the request is in remote_: move them
   // to live_ first. A producer between the two steps of its push hides the
@@ -581,6 +607,7 @@ executor_stats executor::stats() const noexcept {
   s.runnable = runnable_[0].size() + runnable_[1].size() + runnable_[2].size();
   s.io_in_flight = in_flight_;
   s.timers = timers_.size();
+  s.tasks = live_.size();
   return s;
 }
 
@@ -638,7 +665,7 @@ void executor::shutdown() noexcept {
   if (stranded != 0)
     std::fprintf(stderr,
                  "prio: executor destroyed with %zu task(s) suspended mid-body; "
-                 "their stacks were not unwound\n",
+                 "their stacks were not unwound (executor::cancel_and_drain() ends them first)\n",
                  stranded);
 }
 

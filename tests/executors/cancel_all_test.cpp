@@ -4,6 +4,9 @@
 // once and from another thread at the executor's next turn (waking it);
 // tasks attached afterwards run as usual; a closed executor refuses; under
 // attaches racing with it, no task attached before the last call is missed.
+// cancel_and_drain() ends every task through its own code (locals
+// destroyed, I/O drained), times out on one that keeps coming back, and is
+// refused inside a task and on a thread the executor is not bound to.
 #include <algorithm>
 #include <atomic>
 #include <span>
@@ -284,6 +287,137 @@ TEST(CancelAll, RacingAttachesNoneMissed) {
     EXPECT_TRUE(is_cancelled(ts[i]->outcome())) << i;
   }
   EXPECT_EQ(ex->stats().cancelled, static_cast<std::uint64_t>(n));
+}
+
+// unwind_probe: a local whose destructor counts: the body's own code ran
+// to its end (its stack unwound), not abandoned mid-body.
+struct unwind_probe {
+  std::atomic<int>& unwound;
+  ~unwind_probe() { unwound.fetch_add(1); }
+};
+
+// cancel_and_drain() ends tasks in every kind of wait through their own
+// code, drains their I/O, and leaves the executor usable.
+TEST(CancelAndDrain, EveryTaskEndsThroughItsOwnCode) {
+  auto ex = make_executor();
+  ASSERT_TRUE(ex);
+  ASSERT_FALSE(ex->run(SIZE_MAX, 0ns));
+  test_pipe p;
+  ASSERT_TRUE(p.ok());
+  std::atomic<int> unwound{0};
+  std::vector<std::unique_ptr<task>> ts;
+  char buf[8];
+  // A timer wait, an I/O wait, a yielder, a coroutine on a timer, and one
+  // attached from another thread that never launched.
+  ts.push_back(make_task(switcher_kind::asm_switch));
+  ts.back()->set_body([&](task& self) -> result<std::int64_t> {
+    unwind_probe g{unwound};
+    PRIO_TRY(self.suspend_for(std::chrono::hours(1)));
+    return std::int64_t{0};
+  });
+  ts.push_back(make_task(switcher_kind::sjlj));
+  ts.back()->set_body([&](task& self) -> result<std::int64_t> {
+    unwind_probe g{unwound};
+    PRIO_TRY(perform(self, [&](io_uring_sqe* sqe) { io_uring_prep_read(sqe, p.read_end(), buf, 8, 0); }));
+    return std::int64_t{0};
+  });
+  ts.push_back(make_task(switcher_kind::ucontext));
+  ts.back()->set_body([&](task& self) -> result<std::int64_t> {
+    unwind_probe g{unwound};
+    for (;;) PRIO_TRY(self.yield());
+  });
+  ts.push_back(make_task(switcher_kind::coroutine));
+  ts.back()->set_body([&](task& self) -> co<result<std::int64_t>> {
+    unwind_probe g{unwound};
+    if (auto r = co_await self.async_suspend_for(std::chrono::hours(1)); !r) co_return failure(r.error());
+    co_return std::int64_t{0};
+  });
+  for (auto& t : ts) ASSERT_TRUE(ex->attach(*t));
+  ASSERT_TRUE(ex->run(4, 0ns));
+  ts.push_back(make_task(switcher_kind::none));
+  bool late_ran = false;
+  ts.back()->set_body([&](task&) -> result<std::int64_t> {
+    late_ran = true;
+    return std::int64_t{0};
+  });
+  std::thread([&] { ASSERT_TRUE(ex->attach(*ts.back())); }).join();
+  EXPECT_EQ(ex->stats().tasks, 4u) << "the remote attach is not taken in yet";
+
+  ASSERT_TRUE(ex->cancel_and_drain(20s));
+  EXPECT_TRUE(all_completed(ts));
+  EXPECT_EQ(unwound.load(), 4);
+  EXPECT_FALSE(late_ran);
+  for (auto& t : ts) EXPECT_TRUE(is_cancelled(t->outcome()));
+  const executor_stats s = ex->stats();
+  EXPECT_EQ(s.tasks, 0u);
+  EXPECT_EQ(s.io_in_flight, 0u);
+  // Still usable.
+  auto next = make_task(switcher_kind::asm_switch);
+  next->set_body([](task& self) -> result<std::int64_t> {
+    PRIO_TRY(self.yield());
+    return std::int64_t{8};
+  });
+  ASSERT_TRUE(ex->attach(*next));
+  drive(*ex, [&] { return next->state() == task_state::completed; });
+  EXPECT_EQ(*next->outcome(), 8);
+}
+
+// A task whose completion hook attaches it again (a service that restarts
+// itself): every turn cancels it and it comes back, so the call ends with
+// ETIME and the task attached; once the hook lets it go, a second call
+// drains it.
+TEST(CancelAndDrain, TaskThatKeepsComingBackTimesOut) {
+  auto ex = make_executor();
+  ASSERT_TRUE(ex);
+  auto t = make_task(switcher_kind::asm_switch);
+  t->set_body([](task& self) -> result<std::int64_t> {
+    PRIO_TRY(self.yield());
+    return std::int64_t{1};
+  });
+  struct restarter {
+    executor* ex;
+    bool again = true;
+    int restarts = 0;
+  } rs{ex.get()};
+  t->set_on_complete(
+      [](task& self, void* arg) {
+        auto* r = static_cast<restarter*>(arg);
+        if (!r->again) return;
+        ++r->restarts;
+        EXPECT_TRUE(r->ex->attach(self));
+      },
+      &rs);
+  ASSERT_TRUE(ex->attach(*t));
+  auto r = ex->cancel_and_drain(20ms);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), std::errc::stream_timeout);
+  EXPECT_EQ(ex->stats().tasks, 1u);
+  EXPECT_GT(rs.restarts, 0);
+  rs.again = false;
+  ASSERT_TRUE(ex->cancel_and_drain(20s));
+  EXPECT_EQ(t->state(), task_state::completed);
+  EXPECT_EQ(ex->stats().tasks, 0u);
+}
+
+// Not from inside a task of the executor, nor from a thread it is not
+// bound to.
+TEST(CancelAndDrain, WrongPlacesAreRefused) {
+  auto ex = make_executor();
+  ASSERT_TRUE(ex);
+  auto t = make_task(switcher_kind::asm_switch);
+  std::error_code inside;
+  t->set_body([&](task& self) -> result<std::int64_t> {
+    if (auto r = self.current_executor()->cancel_and_drain(1s); !r) inside = r.error();
+    return std::int64_t{0};
+  });
+  ASSERT_TRUE(ex->attach(*t));
+  drive(*ex, [&] { return t->state() == task_state::completed; });
+  EXPECT_EQ(inside, std::errc::resource_deadlock_would_occur);
+  std::error_code elsewhere;
+  std::thread([&] {
+    if (auto r = ex->cancel_and_drain(1s); !r) elsewhere = r.error();
+  }).join();
+  EXPECT_EQ(elsewhere, errc::not_on_executor);
 }
 
 }  // namespace

@@ -79,6 +79,7 @@ struct executor_stats {
   std::uint64_t abandoned_io = 0;  // io_status destroyed in flight (cancelled, waited for)
   std::uint64_t remote_attaches = 0, wakeups = 0, slot_waits = 0;
   std::size_t runnable = 0, timers = 0, io_in_flight = 0;
+  std::size_t tasks = 0;  // attached and not completed (the bound thread's view)
 };
 
 class executor {
@@ -124,6 +125,17 @@ class executor {
   // is woken. Tasks attached later run as usual. errc::executor_closed
   // after shutdown. Any thread.
   result<void> cancel_all() noexcept;
+  // cancel_and_drain() stops the executor's work cleanly: it cancels every
+  // task (cancel_all(), again every few hundred items for tasks attached
+  // meanwhile) and runs until none is left attached, so each body returns
+  // through its own code (its waits fail with ECANCELED at once) and its
+  // I/O is drained. ETIME if tasks are still attached when timeout has
+  // passed (attached again and again, or I/O the kernel will not cancel);
+  // destroying the executor would then detach them mid-body. Cooperative:
+  // a body that computes, or loops on its failing waits, keeps the thread.
+  // The executor stays usable. On the bound thread (or before the first
+  // run()), not from inside a task (EDEADLK).
+  result<void> cancel_and_drain(std::chrono::nanoseconds timeout = forever) noexcept;
 
   // stats() is the executor's counters as they are now: the bound thread
   // only (anywhere else it races with the run loop).
