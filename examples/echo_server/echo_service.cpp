@@ -143,15 +143,9 @@ result<void> echo_service::run_single(const std::function<void(std::uint16_t)>& 
     c->s = s;
     (void)t.current_executor()->attach(*c->t);
   });
-  // Connections still open are cancelled (their sockets close with the ring).
-  for (auto& c : conns)
-    if (c.t->state() != task_state::idle && c.t->state() != task_state::completed) (void)c.t->cancel();
-  for (int i = 0; i < 1000; ++i) {
-    bool busy = false;
-    for (auto& c : conns) busy |= c.t->state() != task_state::idle && c.t->state() != task_state::completed;
-    if (!busy) break;
-    (void)ex.run(SIZE_MAX, 10ms);
-  }
+  // Connections still open are cancelled and end through their own code
+  // (each closes its socket).
+  if (auto r = ex.cancel_and_drain(std::chrono::seconds(10)); !r && outcome) outcome = r;
   return outcome;
 }
 
