@@ -85,7 +85,8 @@ class pool {
   // create() starts the executor threads; it returns once each has its
   // executor (or the first error, after stopping the others).
   static result<std::unique_ptr<pool>> create(const pool_options& o = {}) noexcept;
-  // ~pool() is shutdown(forever).
+  // ~pool() is shutdown(forever): it waits for all work, so call
+  // cancel_all() first if some of it waits for something that will not come.
   ~pool();
   pool(const pool&) = delete;
   pool& operator=(const pool&) = delete;
