@@ -34,7 +34,8 @@ extern "C" {
     sizeof(prio_debug_task), sizeof(prio_debug_executor), nullptr, nullptr, 0, 0, 0, 0, 0};
 }
 
-static_assert(sizeof(prio_debug_task) == 0xa8 || sizeof(void*) != 8, "layout documented in registry.hpp");
+static_assert(sizeof(bool) == 1);
+static_assert(sizeof(prio_debug_task) == 0xb0 || sizeof(void*) != 8, "layout documented in registry.hpp");
 static_assert(sizeof(prio_debug_executor) == 0x28 || sizeof(void*) != 8);
 static_assert(sizeof(prio_debug_registry_t) == 0x40);
 
@@ -124,6 +125,7 @@ bool add_task(const task* t, std::uint64_t id, const context& ctx, const task_fi
   e->resumptions = f.resumptions;
   e->ctx_state = base + prio_debug_ctx_asm[1];  // context::state_, same in every context
   e->coro_body = f.coro_body;
+  e->cancel_requested = reinterpret_cast<const std::uint8_t*>(f.cancel_requested);
   std::lock_guard lock(registry_mutex());
   try {
     task_index().emplace(t, e);

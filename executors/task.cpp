@@ -56,7 +56,7 @@ result<std::unique_ptr<task>> task::create(const task_options& opts) noexcept {
   debug::add_task(t.get(), t->id_, *t->ctx_,
                   {&t->state_, &t->ex_, &t->cpu_, &t->io_, &t->body_kind_, &t->fn_,
                    &t->callable_invoke_, &t->callable_coro_invoke_, &t->times_.executed,
-                   &t->times_.resumptions, &t->coro_body_});
+                   &t->times_.resumptions, &t->coro_body_, &t->cancel_requested_});
   return t;
 }
 

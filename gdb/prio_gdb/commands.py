@@ -37,6 +37,7 @@ def task_rows(registry=None):
         where, state = _where(t, sps)
         rows.append({
             "id": t.id, "executor": t.executor, "where": where, "state": state,
+            "cancelled": t.cancel_requested,
             "cpu": t.cpu, "io": t.io, "switcher": t.switcher,
             "function": symbols.body_name(t), "ticks": t.ticks,
             "resumptions": t.resumptions, "task": t.task,
@@ -53,8 +54,9 @@ class PrioPrefix(gdb.Command):
 
 class PrioTasks(gdb.Command):
     """prio tasks: list every prio task.
-Columns: task id, executor and its kernel thread (LWP), state, CPU and I/O
-priority, switcher, user function, ticks executed this run."""
+Columns: task id, executor and its kernel thread (LWP), state, whether this
+run is cancelled (its waits fail with ECANCELED), CPU and I/O priority,
+switcher, user function, ticks executed this run."""
 
     def __init__(self):
         super().__init__("prio tasks", gdb.COMMAND_STACK)
@@ -67,14 +69,15 @@ priority, switcher, user function, ticks executed this run."""
             gdb.write("(the registry was being changed when the program stopped: "
                       "the list may be incomplete)\n")
         rows = task_rows(r)
-        fmt = "%s%-4s %-16s %-10s %-26s %-6s %-6s %-9s %12s  %s\n"
-        gdb.write(fmt % (" ", "Id", "Executor", "Thread", "State", "CPU", "I/O",
+        fmt = "%s%-4s %-16s %-10s %-26s %-6s %-6s %-6s %-9s %12s  %s\n"
+        gdb.write(fmt % (" ", "Id", "Executor", "Thread", "State", "Cancel", "CPU", "I/O",
                          "Switcher", "Ticks", "Function"))
         cur = select.selection.task
         for row in rows:
             mark = "*" if cur is not None and cur.id == row["id"] else " "
             ex = "0x%x" % row["executor"] if row["executor"] else "-"
             gdb.write(fmt % (mark, row["id"], ex, row["where"], row["state"],
+                             "yes" if row["cancelled"] else "-",
                              row["cpu"], row["io"], row["switcher"], row["ticks"],
                              row["function"]))
 

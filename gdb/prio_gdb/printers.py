@@ -37,8 +37,9 @@ class TaskPrinter(_RegistryPrinter):
         if t is None:
             return "prio::task (not in the registry)"
         where = " on LWP %d" % t.lwp if t.lwp else ""
-        return ("prio::task %d {state=%s%s, cpu=%s, io=%s, switcher=%s, body=%s, ticks=%d}"
-                % (t.id, t.state, where, t.cpu, t.io, t.switcher, symbols.body_name(t), t.ticks))
+        cancelled = ", cancel requested" if t.cancel_requested else ""
+        return ("prio::task %d {state=%s%s%s, cpu=%s, io=%s, switcher=%s, body=%s, ticks=%d}"
+                % (t.id, t.state, where, cancelled, t.cpu, t.io, t.switcher, symbols.body_name(t), t.ticks))
 
 
 class ExecutorPrinter(_RegistryPrinter):

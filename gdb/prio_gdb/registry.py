@@ -4,7 +4,7 @@ import struct
 
 import gdb
 
-VERSION = 1
+VERSION = 2
 TASK_MAGIC = 0x6B736174
 EXECUTOR_MAGIC = 0x63657865
 MAX_ENTRIES = 1 << 20  # a corrupt list must not loop forever
@@ -20,7 +20,7 @@ CONTEXT_DIRECT_BIT = 0x80  # context::direct_bit, set in asm contexts that switc
 SAVED_NONE, SAVED_ASM_SP, SAVED_JMP_BUF, SAVED_UCONTEXT, SAVED_CORO = range(5)
 
 # prio_debug_task on a 64-bit target (registry.hpp gives the offsets).
-_TASK = struct.Struct("<QQIBBHQQQQQQQQQQQQQQQQQQ")
+_TASK = struct.Struct("<QQIBBHQQQQQQQQQQQQQQQQQQQ")
 _EXEC = struct.Struct("<QQIiQQ")
 _ROOT = struct.Struct("<IIIIQQQQQII")
 
@@ -68,7 +68,7 @@ class Task:
          self.id, self.task, self.ctx, self.stack_lo, self.stack_hi,
          self.saved, p_state, p_exec, p_cpu, p_io, p_body_kind, p_fn,
          p_invoke, p_coro_invoke, p_ticks, p_resumptions, p_ctx_state,
-         self.coro_body) = raw
+         self.coro_body, p_cancel) = raw
         self.entry = addr
         self.state = name(TASK_STATES, u8(p_state))
         self.executor = u64(p_exec)
@@ -77,6 +77,7 @@ class Task:
         self.body_kind = name(BODY_KINDS, u8(p_body_kind))
         self.ticks = u64(p_ticks)
         self.resumptions = u64(p_resumptions)
+        self.cancel_requested = u8(p_cancel) != 0
         self.ctx_state = name(CONTEXT_STATES, u8(p_ctx_state) & ~CONTEXT_DIRECT_BIT)
         self.switcher = name(SWITCHERS, self.switcher_id)
         if self.body_kind in ("fn", "coro_fn"):

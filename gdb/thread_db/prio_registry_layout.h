@@ -1,4 +1,4 @@
-/* prio_registry_layout.h: prio_debug_registry's version-1 layout for C
+/* prio_registry_layout.h: prio_debug_registry's version-2 layout for C
  * readers (include/prio/executors/registry.hpp is the definition; the
  * static_asserts there and the thread_db test keep them in step). 64-bit. */
 #ifndef PRIO_REGISTRY_LAYOUT_H
@@ -29,6 +29,7 @@ struct prio_task_entry {
   const uint64_t *ticks_executed, *resumptions;
   const uint8_t *ctx_state;
   const void *coro_body;
+  const uint8_t *cancel_requested;
 };
 
 struct prio_executor_entry {
@@ -39,6 +40,6 @@ struct prio_executor_entry {
   uint64_t bound_thread;
 };
 
-_Static_assert(sizeof(struct prio_task_entry) == 0xa8, "registry.hpp prio_debug_task");
+_Static_assert(sizeof(struct prio_task_entry) == 0xb0, "registry.hpp prio_debug_task");
 _Static_assert(sizeof(struct prio_executor_entry) == 0x28, "registry.hpp prio_debug_executor");
 #endif

@@ -95,7 +95,7 @@ def main():
     check(len(rows) == 7, "7 tasks listed (got %d)" % len(rows))
     lwps = thread_lwps()
     listing = out("prio tasks")
-    check(re.search(r"Id\s+Executor\s+Thread\s+State", listing) is not None, "prio tasks prints its header")
+    check(re.search(r"Id\s+Executor\s+Thread\s+State\s+Cancel", listing) is not None, "prio tasks prints its header")
     for key, (state, cpu, io, switcher, stack) in EXPECT.items():
         row = next((r for r in rows if key in r["function"]), None)
         if not check(row is not None, "a task whose function contains %s" % key):
@@ -108,6 +108,9 @@ def main():
               "task %s: on %s's LWP %s (got %s)" % (key, ex_thread, lwps.get(ex_thread), row["where"]))
         if state == "running":
             check(row["state"] == "running (on LWP %d)" % lwps.get(ex_thread, -1), "task %s: running on its LWP" % key)
+        check(row["cancelled"] == (key == "stopper_2"), "task %s: cancelled %s" % (key, row["cancelled"]))
+        line = next((l for l in listing.splitlines() if key in l), "")
+        check(("  yes  " in line) == (key == "stopper_2"), "prio tasks: task %s's Cancel column (%s)" % (key, line))
         if stack:
             check_stack(row, stack)
     coro_row = next((r for r in rows if "coro_body" in r["function"]), None)

@@ -11,7 +11,7 @@
 //   executor 2 (thread "prio-ex2"):
 //     ucontext  cpu normal, io normal uc_outer -> uc_inner       suspended_other
 //     coroutine cpu high,   io high   coro_body -> coro_mid -> coro_leaf  suspended_other
-//     none      cpu low,    io low    stopper_2 (waits)           running
+//     none      cpu low,    io low    stopper_2 (waits)           running, cancelled
 // Built -O0 -g so that the locals named *_local are readable.
 #include <pthread.h>
 #include <signal.h>
@@ -107,6 +107,7 @@ result<std::int64_t> pending_body(task&) { return std::int64_t{0}; }
 }
 
 [[gnu::noinline]] result<std::int64_t> stopper_2(task& t) {
+  if (!t.cancel()) std::abort();  // shown as cancelled (it never waits on prio after this)
   g_ex2_ready.count_down();
   g_go.wait();
   prio::executor& ex = *t.current_executor();

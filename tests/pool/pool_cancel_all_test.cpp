@@ -76,7 +76,9 @@ TEST(PoolCancelAll, ResubmittingHookDoesNotMakeItLoop) {
     static void on_complete(task& t, void* self) {
       auto* r = static_cast<resubmit*>(self);
       r->calls.fetch_add(1);
-      if (r->again.load()) EXPECT_TRUE(r->wd->submit(t));
+      if (r->again.load()) {
+        EXPECT_TRUE(r->wd->submit(t));
+      }
     }
   } hook;
   work_dispatcher_options o;

@@ -31,7 +31,7 @@ class executor;
 extern "C" {
 
 enum : std::uint32_t {
-  PRIO_DEBUG_VERSION = 1,
+  PRIO_DEBUG_VERSION = 2,  // 2: prio_debug_task::cancel_requested
   PRIO_DEBUG_TASK_MAGIC = 0x6b736174u,      // "task"
   PRIO_DEBUG_EXECUTOR_MAGIC = 0x63657865u,  // "exec"
 };
@@ -73,6 +73,7 @@ struct prio_debug_task {
   const std::uint64_t* resumptions;     // [0x90] resumptions this run
   const std::uint8_t* ctx_state;    // [0x98] prio::context_state | context::direct_bit (0x80)
   const void* coro_body;            // [0xa0] coroutine body: its co<> (frame address first)
+  const std::uint8_t* cancel_requested;  // [0xa8] bool: this run is cancelled (its waits fail)
 };
 
 // One executor: the kernel thread it is bound to.
@@ -118,6 +119,7 @@ struct task_fields {
   const std::uint64_t* ticks_executed;
   const std::uint64_t* resumptions;
   const void* coro_body;
+  const bool* cancel_requested;
 };
 
 // add_task() registers t (any thread; slow path: allocates, takes a mutex).
