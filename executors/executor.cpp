@@ -347,10 +347,10 @@ result<void> executor::cancel_and_drain(std::chrono::nanoseconds timeout) noexce
   const tsc::ticks deadline =
       timeout == forever ? UINT64_MAX : start + tsc::from_duration(std::max(timeout, std::chrono::nanoseconds(0)));
   for (;;) {
-    drain_remote();  // attaches from other threads count too
-    if (live_.empty()) return success();
+    // Takes in the attaches from other threads, then cancels; tasks that
+    // never launched end here and then.
     PRIO_TRY(cancel_all());
-    if (live_.empty()) return success();  // all were pending: they ended unrun
+    if (live_.empty() && remote_.empty()) return success();
     const tsc::ticks now = clock();
     if (now >= deadline) return failure(errno_error(ETIME));
     // A bounded turn: tasks attached meanwhile are cancelled at the next,
@@ -372,21 +372,15 @@ bool executor::queue_cancel_of_live_tasks() noexcept {
   }
   live_.for_each([&](task& t) {
     if (t.cancel_requested_) return;  // cancelled already
-    // The request lock, as another thread's cancel() takes it: a request of
-    // theirs may be on its way, and a task is queued once at most.
-    std::uint8_t x = t.remote_cancel_.load(std::memory_order_relaxed);
-    for (unsigned spins = 0;;) {
-      if (x & task::remote_cancel_queued) return;  // queued already: the drain acts on it
-      if (!(x & task::remote_cancel_busy) &&
-          t.remote_cancel_.compare_exchange_weak(x, x | task::remote_cancel_queued, std::memory_order_acquire,
-                                                 std::memory_order_relaxed))
-        break;
-      if (x & task::remote_cancel_busy) {
-        spin_backoff(spins);
-        x = t.remote_cancel_.load(std::memory_order_relaxed);
-      }
+    // Under the request lock, as another thread's cancel(): a request of
+    // theirs may be on its way, and a task is queued once at most (if it
+    // is, the drain acts on that one).
+    t.lock_cancel_requests();
+    if (!(t.remote_cancel_.load(std::memory_order_relaxed) & task::remote_cancel_queued)) {
+      t.remote_cancel_.fetch_or(task::remote_cancel_queued, std::memory_order_relaxed);
+      cancels_.push(t);
     }
-    cancels_.push(t);
+    t.unlock_cancel_requests();
   });
   return true;
 }

@@ -270,18 +270,22 @@ result<void> task::cancel(std::uint64_t run) noexcept {
 // the lock, waits for it and, finding a request queued, keeps the task
 // until it has taken the request out. So a request never outlives its run,
 // and while the lock is held the run that ex_ names cannot end.
-result<void> task::cancel_off_thread(std::uint64_t run) noexcept {
+void task::lock_cancel_requests() noexcept {
   std::uint8_t x = remote_cancel_.load(std::memory_order_relaxed);
   for (unsigned spins = 0;;) {
     if (!(x & remote_cancel_busy)) {
       if (remote_cancel_.compare_exchange_weak(x, x | remote_cancel_busy, std::memory_order_acquire,
                                                std::memory_order_relaxed))
-        break;
+        return;
       continue;
     }
     spin_backoff(spins);
     x = remote_cancel_.load(std::memory_order_relaxed);
   }
+}
+
+result<void> task::cancel_off_thread(std::uint64_t run) noexcept {
+  lock_cancel_requests();
   // Order the lock before the read of ex_ with the completions of the
   // executor it names (each executor says how: a fence or a membarrier);
   // if the run ended and the task moved on meanwhile, with the new one too.
@@ -303,7 +307,7 @@ result<void> task::cancel_off_thread(std::uint64_t run) noexcept {
     remote_cancel_.fetch_or(remote_cancel_queued, std::memory_order_relaxed);
     ex->post_cancel(*this);
   }
-  remote_cancel_.fetch_and(static_cast<std::uint8_t>(~remote_cancel_busy), std::memory_order_release);
+  unlock_cancel_requests();
   return r;
 }
 

@@ -292,6 +292,12 @@ class task {
   // (executor::release_task()), so it lives here, in line 0's padding.
   std::atomic<std::uint8_t> remote_cancel_{0};
   static constexpr std::uint8_t remote_cancel_busy = 1, remote_cancel_queued = 2;
+  // lock_cancel_requests() takes that lock (remote_cancel_busy; held for a
+  // few stores), unlock_cancel_requests() releases it.
+  void lock_cancel_requests() noexcept;
+  void unlock_cancel_requests() noexcept {
+    remote_cancel_.fetch_and(static_cast<std::uint8_t>(~remote_cancel_busy), std::memory_order_release);
+  }
   std::uint32_t pending_cancels_ = 0;
   std::unique_ptr<context> ctx_;
   io_status* awaited_io_ = nullptr; // the one awaited by an await-one op
