@@ -10,6 +10,7 @@
 
 #include <cstdio>
 
+#include "io/close_now.hpp"
 #include "io/file/op_common.hpp"
 
 #ifndef STATX_DIOALIGN
@@ -186,34 +187,31 @@ struct prep_close {
 };
 }  // namespace
 
+// close_file(): t's write still in flight on f is waited for first, in a
+// cancelled task too (the executor is cancelling it then, so the wait is
+// short): its completion uses f's write order. The close itself happens
+// even in a cancelled task (io/close_now.hpp).
 result<void> close_file(task& t, file& f) noexcept {
   PRIO_TRY(f.check(t));
-  PRIO_TRY(detail::wait_for_io(t, f.order().in_flight(t)));
+  if (io_status* w = f.order().in_flight(t)) PRIO_TRY(wait_io(t, *w));
   const int fd = f.index();
   const bool fixed = f.fixed();
   f.forget();  // closed whatever the kernel says, as with close(2)
-  if (!features().close) {
-    if (!fixed) return ::close(fd) == 0 ? success() : result<void>(failure(errno_error(errno)));
-    int empty = -1;
-    int r = io_uring_register_files_update(t.current_executor()->ring(), static_cast<unsigned>(fd), &empty, 1);
-    return r < 0 ? result<void>(failure(errno_error(-r))) : success();
-  }
-  return detail::to_void(perform(t, prep_close{fd, fixed}));
+  executor& ex = *t.current_executor();
+  if (!features().close) return detail::close_now(ex, fd, fixed);
+  return detail::closed(ex, perform(t, prep_close{fd, fixed}), fd, fixed);
 }
 
 co<result<void>> async_close_file(task& t, file& f) noexcept {
   if (auto c = f.check(t); !c) co_return c;
-  if (auto w = co_await detail::io_wait_awaiter(t, f.order().in_flight(t)); !w) co_return w;
+  if (io_status* w = f.order().in_flight(t))
+    if (auto r = co_await wait_io_awaiter(t, *w); !r) co_return r;
   const int fd = f.index();
   const bool fixed = f.fixed();
   f.forget();
-  if (!features().close) {
-    if (!fixed) co_return ::close(fd) == 0 ? success() : result<void>(failure(errno_error(errno)));
-    int empty = -1;
-    int r = io_uring_register_files_update(t.current_executor()->ring(), static_cast<unsigned>(fd), &empty, 1);
-    co_return r < 0 ? result<void>(failure(errno_error(-r))) : success();
-  }
-  co_return detail::to_void(co_await async_perform(t, prep_close{fd, fixed}));
+  executor& ex = *t.current_executor();
+  if (!features().close) co_return detail::close_now(ex, fd, fixed);
+  co_return detail::closed(ex, co_await async_perform(t, prep_close{fd, fixed}), fd, fixed);
 }
 
 }  // namespace prio

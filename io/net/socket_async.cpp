@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "io/close_now.hpp"
 #include "io/net/probe.hpp"
 #include "io/net/socket_prep.hpp"
 #include "prio/io/status_wait.hpp"
@@ -34,8 +35,8 @@ co<result<socket>> async_adopt(task& t, int fd, adopt_mode mode) {
   if (mode == adopt_mode::transfer) {
     auto c = co_await async_perform(t, prep_close_fd{fd});
     s.fd = -1;
-    if (!c) {
-      (void)co_await async_perform(t, prep_close_slot{s.slot});
+    if (!c) {  // fd stays the caller's; the slot goes, even in a cancelled task
+      (void)prio::detail::closed(*t.current_executor(), co_await async_perform(t, prep_close_slot{s.slot}), s.slot, true);
       co_return failure(c.error());
     }
   }
@@ -201,16 +202,15 @@ co<result<void>> async_shutdown(task& t, const socket& s, int how) {
 
 co<result<void>> async_close(task& t, socket& s) {
   if (!s.valid()) co_return failure(errno_error(EBADF));
+  executor* ex = t.current_executor();
+  if (!ex) co_return failure(errno_error(EINVAL));
   const socket was = s;
   s = socket{};
   result<void> out = success();
-  if (was.slot >= 0) {
-    auto r = co_await async_perform(t, prep_close_slot{was.slot});
-    if (!r) out = failure(r.error());
-  }
+  if (was.slot >= 0) out = prio::detail::closed(*ex, co_await async_perform(t, prep_close_slot{was.slot}), was.slot, true);
   if (was.fd >= 0) {
-    auto r = co_await async_perform(t, prep_close_fd{was.fd});
-    if (!r && out) out = failure(r.error());
+    auto r = prio::detail::closed(*ex, co_await async_perform(t, prep_close_fd{was.fd}), was.fd, false);
+    if (!r && out) out = r;
   }
   co_return out;
 }

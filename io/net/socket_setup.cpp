@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "io/close_now.hpp"
 #include "io/net/probe.hpp"
 #include "io/net/socket_prep.hpp"
 
@@ -37,8 +38,8 @@ result<socket> adopt(task& t, int fd, adopt_mode mode) noexcept {
   if (mode == adopt_mode::transfer) {
     auto c = perform(t, prep_close_fd{fd});
     s.fd = -1;
-    if (!c) {
-      (void)perform(t, prep_close_slot{s.slot});
+    if (!c) {  // fd stays the caller's; the slot goes, even in a cancelled task
+      (void)prio::detail::closed(*ex, perform(t, prep_close_slot{s.slot}), s.slot, true);
       return failure(c.error());
     }
   }
@@ -159,16 +160,15 @@ result<void> shutdown(task& t, const socket& s, int how) noexcept {
 
 result<void> close(task& t, socket& s) noexcept {
   PRIO_TRY(check_socket(s));
+  executor* ex = t.current_executor();
+  if (!ex) return failure(errno_error(EINVAL));
   const socket was = s;
   s = socket{};
   result<void> out = success();
-  if (was.slot >= 0) {
-    auto r = perform(t, prep_close_slot{was.slot});
-    if (!r) out = failure(r.error());
-  }
+  if (was.slot >= 0) out = prio::detail::closed(*ex, perform(t, prep_close_slot{was.slot}), was.slot, true);
   if (was.fd >= 0) {
-    auto r = perform(t, prep_close_fd{was.fd});
-    if (!r && out) out = failure(r.error());
+    auto r = prio::detail::closed(*ex, perform(t, prep_close_fd{was.fd}), was.fd, false);
+    if (!r && out) out = r;
   }
   return out;
 }

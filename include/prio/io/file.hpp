@@ -107,7 +107,8 @@ co<result<file>> async_adopt_fd(task& t, int fd) noexcept;
 
 // close_file() closes f (its slot is emptied, or its fd closed) and leaves
 // it not open. EBADF if f is not open. Waits for t's write still in flight
-// on f first.
+// on f first. In a cancelled task too: that write is being cancelled then,
+// and the close, refused by the ring, is done synchronously.
 result<void> close_file(task& t, file& f) noexcept;
 co<result<void>> async_close_file(task& t, file& f) noexcept;
 

@@ -136,6 +136,9 @@ result<void> shutdown(task& t, const socket& s, int how = SHUT_WR) noexcept;
 co<result<void>> async_shutdown(task& t, const socket& s, int how = SHUT_WR);
 // close() closes the slot and the fd the socket has and resets the handle
 // (also when closing fails, since the kernel frees the descriptor anyway).
+// It works in a cancelled task too, where every other operation fails with
+// ECANCELED: a close the ring refused is done synchronously instead, so the
+// cleanup a cancelled body unwinds into leaks no fd and no slot.
 result<void> close(task& t, socket& s) noexcept;
 co<result<void>> async_close(task& t, socket& s);
 
