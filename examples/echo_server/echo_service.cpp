@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <utility>
 #include <vector>
 
 #include "prio/executors/pool.hpp"
@@ -149,30 +150,40 @@ result<void> echo_service::run_single(const std::function<void(std::uint16_t)>& 
   return outcome;
 }
 
-// Pool mode: the pooled task's side of a connection. The fd stays open
-// next to the slot (share) so that stop() can shut it down from any thread.
-void echo_service::serve_adopted(task& t, int fd) noexcept {
-  auto s = net::adopt(t, fd, net::adopt_mode::share);  // into this executor's table
-  if (!s) {
-    remove_live(fd);
-    ::close(fd);
-    return;
+// Pool mode: an accepted connection on its way to a pool task. It owns the
+// fd until the task adopts it, so a job that cancel_all() withdraws before
+// it ran closes its connection, and it holds one of max_connections until
+// the connection ends.
+class echo_service::pending_connection {
+ public:
+  pending_connection(int fd, std::atomic<unsigned>& open) noexcept : fd_(fd), open_(&open) {}
+  pending_connection(pending_connection&& o) noexcept
+      : fd_(std::exchange(o.fd_, -1)), open_(std::exchange(o.open_, nullptr)) {}
+  pending_connection(const pending_connection&) = delete;
+  pending_connection& operator=(const pending_connection&) = delete;
+  pending_connection& operator=(pending_connection&&) = delete;
+  // (The pool destroys a callable as soon as its job ends, or unrun.)
+  ~pending_connection() {
+    if (fd_ >= 0) ::close(fd_);
+    if (open_) open_->fetch_sub(1, std::memory_order_relaxed);
   }
+  int fd() const noexcept { return fd_; }
+  void adopted() noexcept { fd_ = -1; }  // the ring owns it now
+
+ private:
+  int fd_;
+  std::atomic<unsigned>* open_;
+};
+
+// The pooled task's side of a connection: adopt the fd into this
+// executor's table, echo, close (also after a cancel_all()).
+void echo_service::serve_adopted(task& t, pending_connection& c) noexcept {
+  auto s = net::adopt(t, c.fd(), net::adopt_mode::transfer);
+  if (!s) return;  // the fd stays c's, which closes it
+  c.adopted();
   std::vector<std::byte> buf(opts_.buffer_size);
   echo(t, *s, buf);
-  remove_live(fd);  // before the fd closes: stop() must not shut down a reused number
   (void)net::close(t, *s);
-}
-
-bool echo_service::add_live(int fd) {
-  std::lock_guard<std::mutex> g(live_mutex_);
-  if (stop_.load(std::memory_order_acquire) || live_.size() >= opts_.max_connections) return false;
-  return live_.insert(fd).second;
-}
-
-void echo_service::remove_live(int fd) noexcept {
-  std::lock_guard<std::mutex> g(live_mutex_);
-  live_.erase(fd);
 }
 
 result<void> echo_service::run_pool(const std::function<void(std::uint16_t)>& on_ready) {
@@ -197,34 +208,24 @@ result<void> echo_service::run_pool(const std::function<void(std::uint16_t)>& on
   if (!exr) return failure(exr.error());
   executor& ex = **exr;
 
+  std::atomic<unsigned> open{0};
   auto outcome = accept_loop(ex, opts_.port, stop_, accepted_, on_ready, [&](task& t, net::socket s) {
-    bool added = false;
-    try {
-      added = s.fd >= 0 && add_live(s.fd);
-    } catch (const std::bad_alloc&) {
-    }
-    if (!added) {
-      (void)net::close(t, s);  // at capacity or stopping: refuse
+    if (s.fd < 0 || open.fetch_add(1, std::memory_order_relaxed) >= opts_.max_connections) {
+      if (s.fd >= 0) open.fetch_sub(1, std::memory_order_relaxed);
+      (void)net::close(t, s);  // at capacity: refuse
       return;
     }
-    const int fd = s.fd;
-    if (!workers.submit([this, fd](task& pt) { serve_adopted(pt, fd); })) {
-      remove_live(fd);
-      (void)net::close(t, s);
-    }
+    // From here the fd is c's: submit() destroys the callable if it fails.
+    (void)workers.submit([this, c = pending_connection(s.fd, open)](task& pt) mutable { serve_adopted(pt, c); });
   });
-  // stop() shut the connections down; their tasks finish, then the pool stops.
+  // Stopped: every connection still open is cancelled (its receive or send
+  // returns ECANCELED and its task closes the socket), then the pool stops.
+  if (auto r = workers.cancel_all(); !r && outcome) outcome = failure(r.error());
   if (auto r = workers.wait(std::chrono::seconds(30)); !r && outcome) outcome = r;
   if (auto r = workers.shutdown(std::chrono::seconds(30)); !r && outcome) outcome = r;
   return outcome;
 }
 
-void echo_service::stop() noexcept {
-  stop_.store(true, std::memory_order_release);
-  // Pool mode: end every connection's receive (or send) now. Their tasks
-  // take their fds out of live_ before closing them.
-  std::lock_guard<std::mutex> g(live_mutex_);
-  for (int fd : live_) ::shutdown(fd, SHUT_RDWR);
-}
+void echo_service::stop() noexcept { stop_.store(true, std::memory_order_release); }
 
 }  // namespace prio::examples

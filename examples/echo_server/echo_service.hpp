@@ -11,8 +11,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <unordered_set>
 
 #include "prio/executors/executor.hpp"
 #include "prio/runtime/result.hpp"
@@ -35,24 +33,20 @@ class echo_service {
   // acceptor executor's thread). EINVAL for the coroutine switcher with
   // threads > 0 (a pool runs stackful callables).
   result<void> run(const std::function<void(std::uint16_t)>& on_ready);
-  // stop() makes run() return within ~100 ms (the acceptor polls the flag
-  // between accepts; in pool mode stop() also shuts every connection down,
-  // which ends its task's receive or send). Any thread.
+  // stop() makes run() return within ~100 ms: the acceptor polls the flag
+  // between accepts, then every connection still open is cancelled (its
+  // task's receive or send fails and it closes the socket). Any thread.
   void stop() noexcept;
   std::uint64_t connections() const noexcept { return accepted_.load(std::memory_order_relaxed); }
 
  private:
   result<void> run_single(const std::function<void(std::uint16_t)>& on_ready);
   result<void> run_pool(const std::function<void(std::uint16_t)>& on_ready);
-  // serve_adopted() is a pool task's connection: adopt fd, echo, close.
-  void serve_adopted(task& t, int fd) noexcept;
-  // Pool mode: the fds of the connections being served, for stop().
-  bool add_live(int fd);
-  void remove_live(int fd) noexcept;
+  // serve_adopted() is a pool task's connection: adopt its fd, echo, close.
+  class pending_connection;
+  void serve_adopted(task& t, pending_connection& c) noexcept;
 
   echo_options opts_;
-  std::mutex live_mutex_;
-  std::unordered_set<int> live_;  // pool mode, under live_mutex_
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> accepted_{0};
 };
