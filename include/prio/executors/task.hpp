@@ -156,8 +156,10 @@ class task {
   // cancel() asks the task's current run to stop. Pending: it completes
   // without running, outcome ECANCELED. Otherwise every wait it is in or
   // enters returns ECANCELED from then until it completes; I/O in flight is
-  // cancelled and drained first. Error EINVAL if not attached (never, or
-  // completed: too late).
+  // cancelled and drained first. Closing sockets and files still works, so
+  // the body's cleanup releases them. A body that computes sees the cancel
+  // at its next yield() (ECANCELED). Error EINVAL if not attached (never,
+  // or completed: too late).
   // On the executor's thread this happens before cancel() returns. From any
   // other thread the request is queued to the executor (no allocation; the
   // executor is woken if it sleeps) and takes effect at its next turn; a
@@ -174,6 +176,9 @@ class task {
   // more at every attach (the current run while attached, else the last).
   // Any thread.
   std::uint64_t run_id() const noexcept { return run_id_.load(std::memory_order_acquire); }
+  // cancel_requested(): this run was cancelled (executor's thread; a cancel
+  // from another thread shows once the executor has taken it in, at the
+  // task's next wait or yield).
   bool cancel_requested() const noexcept { return cancel_requested_; }
 
   static constexpr std::size_t inline_capacity = 48;
