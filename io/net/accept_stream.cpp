@@ -105,7 +105,7 @@ accept_stream::step accept_stream::next_step() noexcept {
 }
 
 result<socket> accept_stream::next(task& t, std::chrono::nanoseconds timeout) noexcept {
-  PRIO_TRY(check_socket(listener_));
+  PRIO_TRY(check_socket(t, listener_));
   executor* ex = t.current_executor();
   if (!ex) return failure(errno_error(EINVAL));
   const tsc::ticks deadline = deadline_after(timeout);
@@ -116,9 +116,9 @@ result<socket> accept_stream::next(task& t, std::chrono::nanoseconds timeout) no
       case step::fail:
         return failure(errno_error(-std::exchange(error_, 0)));
       case step::arm:
-        direct_ = ex->fixed_file_slots() > 0;
+        table_ = ex->fixed_file_slots() > 0 ? ex : nullptr;
         ++arms_;
-        PRIO_TRY(initiate(t, st_, prep_multishot_accept{listener_, direct_}));
+        PRIO_TRY(initiate(t, st_, prep_multishot_accept{listener_, table_ != nullptr}));
         break;
       case step::drain:
         PRIO_TRY(wait_status(t, st_));
@@ -136,7 +136,7 @@ result<socket> accept_stream::next(task& t, std::chrono::nanoseconds timeout) no
 }
 
 co<result<socket>> accept_stream::async_next(task& t, std::chrono::nanoseconds timeout) {
-  if (!listener_.valid()) co_return failure(errno_error(EBADF));
+  if (auto c = check_socket(t, listener_); !c) co_return failure(c.error());
   executor* ex = t.current_executor();
   if (!ex) co_return failure(errno_error(EINVAL));
   const tsc::ticks deadline = deadline_after(timeout);
@@ -147,9 +147,9 @@ co<result<socket>> accept_stream::async_next(task& t, std::chrono::nanoseconds t
       case step::fail:
         co_return failure(errno_error(-std::exchange(error_, 0)));
       case step::arm: {
-        direct_ = ex->fixed_file_slots() > 0;
+        table_ = ex->fixed_file_slots() > 0 ? ex : nullptr;
         ++arms_;
-        auto r = co_await async_initiate(t, st_, prep_multishot_accept{listener_, direct_});
+        auto r = co_await async_initiate(t, st_, prep_multishot_accept{listener_, table_ != nullptr});
         if (!r) co_return failure(r.error());
         break;
       }

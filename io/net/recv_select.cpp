@@ -54,7 +54,7 @@ constexpr int max_attempts = 1 << 20;  // bounds the loop; each round needs a re
 
 result<buffer_lease> recv_select(task& t, const socket& s, provided_buffers& pool, int flags,
                                  std::chrono::nanoseconds timeout) noexcept {
-  PRIO_TRY(check_socket(s));
+  PRIO_TRY(check_socket(t, s));
   const tsc::ticks deadline = deadline_after(timeout);
   for (int attempt = 0; attempt < max_attempts; ++attempt) {
     auto left = remaining(deadline);
@@ -78,7 +78,7 @@ result<buffer_lease> recv_select(task& t, const socket& s, provided_buffers& poo
 
 co<result<buffer_lease>> async_recv_select(task& t, const socket& s, provided_buffers& pool, int flags,
                                            std::chrono::nanoseconds timeout) {
-  if (!s.valid()) co_return failure(errno_error(EBADF));
+  if (auto c = check_socket(t, s); !c) co_return failure(c.error());
   const tsc::ticks deadline = deadline_after(timeout);
   for (int attempt = 0; attempt < max_attempts; ++attempt) {
     auto left = remaining(deadline);

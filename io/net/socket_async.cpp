@@ -22,7 +22,7 @@ co<result<socket>> async_open_socket(task& t, int domain, int type, int protocol
   const bool direct = mode == open_mode::direct && direct_table(t.current_executor());
   auto r = co_await async_perform(t, prep_socket{domain, type, protocol, direct});
   if (!r) co_return failure(r.error());
-  co_return direct ? socket{-1, *r} : socket{*r, -1};
+  co_return direct ? socket{-1, *r, t.current_executor()} : socket{*r, -1};
 }
 
 co<result<socket>> async_adopt(task& t, int fd, adopt_mode mode) {
@@ -31,7 +31,7 @@ co<result<socket>> async_adopt(task& t, int fd, adopt_mode mode) {
   int fds[1] = {fd};  // in the coroutine frame: stable while in flight
   auto r = co_await async_perform(t, prep_files_update{fds});
   if (!r) co_return failure(r.error());
-  socket s{fd, fds[0]};
+  socket s{fd, fds[0], t.current_executor()};
   if (mode == adopt_mode::transfer) {
     auto c = co_await async_perform(t, prep_close_fd{fd});
     s.fd = -1;
@@ -44,7 +44,7 @@ co<result<socket>> async_adopt(task& t, int fd, adopt_mode mode) {
 }
 
 co<result<void>> async_ensure_fd(task& t, socket& s) {
-  if (!s.valid()) co_return failure(errno_error(EBADF));
+  if (auto c = check_socket(t, s); !c) co_return failure(c.error());
   if (s.fd >= 0) co_return success();
   executor* ex = t.current_executor();
   if (!ex || !opcode_supported(*ex, op_fixed_fd_install)) co_return failure(errno_error(EOPNOTSUPP));
@@ -55,7 +55,7 @@ co<result<void>> async_ensure_fd(task& t, socket& s) {
 }
 
 co<result<void>> async_bind(task& t, socket& s, const address& a) {
-  if (!s.valid()) co_return failure(errno_error(EBADF));
+  if (auto c = check_socket(t, s); !c) co_return failure(c.error());
   if (a.size() == 0) co_return failure(errno_error(EINVAL));
 #if PRIO_HAVE_IO_URING_PREP_BIND
   co_return to_void(co_await async_perform(t, [&](io_uring_sqe* sqe) {
@@ -70,7 +70,7 @@ co<result<void>> async_bind(task& t, socket& s, const address& a) {
 }
 
 co<result<void>> async_listen(task& t, socket& s, int backlog) {
-  if (!s.valid()) co_return failure(errno_error(EBADF));
+  if (auto c = check_socket(t, s); !c) co_return failure(c.error());
 #if PRIO_HAVE_IO_URING_PREP_LISTEN
   co_return to_void(co_await async_perform(t, [&](io_uring_sqe* sqe) {
     io_uring_prep_listen(sqe, 0, backlog);
@@ -95,10 +95,12 @@ co<result<socket>> async_listen_on(task& t, const address& a, int backlog) {
   if (r) r = co_await async_listen(t, l, backlog);
   if (r && direct_table(t.current_executor())) {
     auto fixed = co_await async_adopt(t, l.fd, adopt_mode::share);
-    if (fixed)
+    if (fixed) {
       l.slot = fixed->slot;
-    else
+      l.owner = fixed->owner;
+    } else {
       r = failure(fixed.error());
+    }
   }
   if (!r) {
     (void)co_await async_close(t, l);
@@ -108,17 +110,17 @@ co<result<socket>> async_listen_on(task& t, const address& a, int backlog) {
 }
 
 co<result<socket>> async_accept(task& t, const socket& l, address* peer, nanoseconds timeout) {
-  if (!l.valid()) co_return failure(errno_error(EBADF));
+  if (auto c = check_socket(t, l); !c) co_return failure(c.error());
   const bool direct = direct_table(t.current_executor());
   if (peer) peer->reset_for_kernel();
   auto r = co_await async_perform(
       t, prep_accept{l, peer ? peer->get() : nullptr, peer ? peer->size_ptr() : nullptr, direct}, timeout);
   if (!r) co_return failure(r.error());
-  co_return direct ? socket{-1, *r} : socket{*r, -1};
+  co_return direct ? socket{-1, *r, t.current_executor()} : socket{*r, -1};
 }
 
 co<result<void>> async_connect(task& t, const socket& s, const address& a, nanoseconds timeout) {
-  if (!s.valid()) co_return failure(errno_error(EBADF));
+  if (auto c = check_socket(t, s); !c) co_return failure(c.error());
   if (a.size() == 0) co_return failure(errno_error(EINVAL));
   co_return to_void(co_await async_perform(t, prep_connect{s, &a}, timeout));
 }
@@ -138,21 +140,21 @@ co<result<socket>> async_connect_to(task& t, const address& a, nanoseconds timeo
 
 co<result<std::size_t>> async_recv(task& t, const socket& s, std::span<std::byte> buf, int flags,
                                    nanoseconds timeout) {
-  if (!s.valid()) co_return failure(errno_error(EBADF));
+  if (auto c = check_socket(t, s); !c) co_return failure(c.error());
   if (!check_buffer(buf.data(), buf.size())) co_return failure(errno_error(EINVAL));
   co_return to_size(co_await async_perform(t, prep_recv{s, buf.data(), io_len(buf.size()), flags}, timeout));
 }
 
 co<result<std::size_t>> async_send(task& t, const socket& s, std::span<const std::byte> buf, int flags,
                                    nanoseconds timeout) {
-  if (!s.valid()) co_return failure(errno_error(EBADF));
+  if (auto c = check_socket(t, s); !c) co_return failure(c.error());
   if (!check_buffer(buf.data(), buf.size())) co_return failure(errno_error(EINVAL));
   co_return to_size(co_await async_perform(t, prep_send{s, buf.data(), io_len(buf.size()), flags}, timeout));
 }
 
 co<result<std::size_t>> async_send_all(task& t, const socket& s, std::span<const std::byte> buf,
                                        nanoseconds timeout) {
-  if (!s.valid()) co_return failure(errno_error(EBADF));
+  if (auto c = check_socket(t, s); !c) co_return failure(c.error());
   if (!check_buffer(buf.data(), buf.size())) co_return failure(errno_error(EINVAL));
   std::size_t done = 0;
   while (done < buf.size()) {
@@ -165,21 +167,21 @@ co<result<std::size_t>> async_send_all(task& t, const socket& s, std::span<const
 }
 
 co<result<std::size_t>> async_recvmsg(task& t, const socket& s, msghdr* msg, int flags, nanoseconds timeout) {
-  if (!s.valid()) co_return failure(errno_error(EBADF));
+  if (auto c = check_socket(t, s); !c) co_return failure(c.error());
   if (!msg) co_return failure(errno_error(EINVAL));
   co_return to_size(co_await async_perform(t, prep_recvmsg{s, msg, flags}, timeout));
 }
 
 co<result<std::size_t>> async_sendmsg(task& t, const socket& s, const msghdr* msg, int flags,
                                       nanoseconds timeout) {
-  if (!s.valid()) co_return failure(errno_error(EBADF));
+  if (auto c = check_socket(t, s); !c) co_return failure(c.error());
   if (!msg) co_return failure(errno_error(EINVAL));
   co_return to_size(co_await async_perform(t, prep_sendmsg{s, msg, flags}, timeout));
 }
 
 co<result<std::size_t>> async_send_zc(task& t, const socket& s, std::span<const std::byte> buf, int flags,
                                       nanoseconds timeout) {
-  if (!s.valid()) co_return failure(errno_error(EBADF));
+  if (auto c = check_socket(t, s); !c) co_return failure(c.error());
   if (!check_buffer(buf.data(), buf.size())) co_return failure(errno_error(EINVAL));
   executor* ex = t.current_executor();
   if (!ex || !supports_send_zc(*ex)) co_return failure(errno_error(EOPNOTSUPP));
@@ -196,12 +198,12 @@ co<result<std::size_t>> async_send_zc(task& t, const socket& s, std::span<const 
 }
 
 co<result<void>> async_shutdown(task& t, const socket& s, int how) {
-  if (!s.valid()) co_return failure(errno_error(EBADF));
+  if (auto c = check_socket(t, s); !c) co_return failure(c.error());
   co_return to_void(co_await async_perform(t, prep_shutdown{s, how}));
 }
 
 co<result<void>> async_close(task& t, socket& s) {
-  if (!s.valid()) co_return failure(errno_error(EBADF));
+  if (auto c = check_socket(t, s); !c) co_return failure(c.error());
   executor* ex = t.current_executor();
   if (!ex) co_return failure(errno_error(EINVAL));
   const socket was = s;

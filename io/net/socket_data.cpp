@@ -10,21 +10,21 @@ using namespace detail;
 
 result<std::size_t> recv(task& t, const socket& s, std::span<std::byte> buf, int flags,
                          nanoseconds timeout) noexcept {
-  PRIO_TRY(check_socket(s));
+  PRIO_TRY(check_socket(t, s));
   PRIO_TRY(check_buffer(buf.data(), buf.size()));
   return to_size(perform(t, prep_recv{s, buf.data(), io_len(buf.size()), flags}, timeout));
 }
 
 result<std::size_t> send(task& t, const socket& s, std::span<const std::byte> buf, int flags,
                          nanoseconds timeout) noexcept {
-  PRIO_TRY(check_socket(s));
+  PRIO_TRY(check_socket(t, s));
   PRIO_TRY(check_buffer(buf.data(), buf.size()));
   return to_size(perform(t, prep_send{s, buf.data(), io_len(buf.size()), flags}, timeout));
 }
 
 result<std::size_t> send_all(task& t, const socket& s, std::span<const std::byte> buf,
                              nanoseconds timeout) noexcept {
-  PRIO_TRY(check_socket(s));
+  PRIO_TRY(check_socket(t, s));
   PRIO_TRY(check_buffer(buf.data(), buf.size()));
   std::size_t done = 0;
   while (done < buf.size()) {  // each round sends at least one byte or returns
@@ -38,14 +38,14 @@ result<std::size_t> send_all(task& t, const socket& s, std::span<const std::byte
 
 result<std::size_t> recvmsg(task& t, const socket& s, msghdr* msg, int flags,
                             nanoseconds timeout) noexcept {
-  PRIO_TRY(check_socket(s));
+  PRIO_TRY(check_socket(t, s));
   if (!msg) return failure(errno_error(EINVAL));
   return to_size(perform(t, prep_recvmsg{s, msg, flags}, timeout));
 }
 
 result<std::size_t> sendmsg(task& t, const socket& s, const msghdr* msg, int flags,
                             nanoseconds timeout) noexcept {
-  PRIO_TRY(check_socket(s));
+  PRIO_TRY(check_socket(t, s));
   if (!msg) return failure(errno_error(EINVAL));
   return to_size(perform(t, prep_sendmsg{s, msg, flags}, timeout));
 }
@@ -74,7 +74,7 @@ result<std::size_t> zc_result(const io_status& st) noexcept {
 
 result<std::size_t> send_zc(task& t, const socket& s, std::span<const std::byte> buf, int flags,
                             nanoseconds timeout) noexcept {
-  PRIO_TRY(check_socket(s));
+  PRIO_TRY(check_socket(t, s));
   PRIO_TRY(check_buffer(buf.data(), buf.size()));
   executor* ex = t.current_executor();
   if (!ex) return failure(errno_error(EINVAL));

@@ -30,8 +30,12 @@ inline void target(io_uring_sqe* sqe, const socket& s) noexcept {
   }
 }
 
-inline result<void> check_socket(const socket& s) noexcept {
-  if (!s.valid()) return failure(errno_error(EBADF));
+// check_socket(): s is a handle task t may use (see socket::owner).
+inline result<void> check_socket(const task& t, const socket& s) noexcept {
+  if (!s.valid()) [[unlikely]]
+    return failure(errno_error(EBADF));
+  if (s.slot >= 0 && s.owner && s.owner != t.current_executor()) [[unlikely]]
+    return failure(errc::foreign_slot);
   return success();
 }
 

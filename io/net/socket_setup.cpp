@@ -23,7 +23,7 @@ result<socket> open_socket(task& t, int domain, int type, int protocol, open_mod
   const bool direct = mode == open_mode::direct && direct_table(ex);
   auto r = perform(t, prep_socket{domain, type, protocol, direct});
   if (!r) return failure(r.error());
-  return direct ? socket{-1, *r} : socket{*r, -1};
+  return direct ? socket{-1, *r, t.current_executor()} : socket{*r, -1};
 }
 
 result<socket> adopt(task& t, int fd, adopt_mode mode) noexcept {
@@ -34,7 +34,7 @@ result<socket> adopt(task& t, int fd, adopt_mode mode) noexcept {
   int fds[1] = {fd};  // the kernel writes the allocated slot back here
   auto r = perform(t, prep_files_update{fds});
   if (!r) return failure(r.error());
-  socket s{fd, fds[0]};
+  socket s{fd, fds[0], t.current_executor()};
   if (mode == adopt_mode::transfer) {
     auto c = perform(t, prep_close_fd{fd});
     s.fd = -1;
@@ -47,7 +47,7 @@ result<socket> adopt(task& t, int fd, adopt_mode mode) noexcept {
 }
 
 result<void> ensure_fd(task& t, socket& s) noexcept {
-  PRIO_TRY(check_socket(s));
+  PRIO_TRY(check_socket(t, s));
   if (s.fd >= 0) return success();
   executor* ex = t.current_executor();
   if (!ex) return failure(errno_error(EINVAL));
@@ -59,7 +59,7 @@ result<void> ensure_fd(task& t, socket& s) noexcept {
 }
 
 result<void> bind(task& t, socket& s, const address& a) noexcept {
-  PRIO_TRY(check_socket(s));
+  PRIO_TRY(check_socket(t, s));
   if (a.size() == 0) return failure(errno_error(EINVAL));
 #if PRIO_HAVE_IO_URING_PREP_BIND
   return to_void(perform(t, [&](io_uring_sqe* sqe) {
@@ -73,7 +73,7 @@ result<void> bind(task& t, socket& s, const address& a) noexcept {
 }
 
 result<void> listen(task& t, socket& s, int backlog) noexcept {
-  PRIO_TRY(check_socket(s));
+  PRIO_TRY(check_socket(t, s));
 #if PRIO_HAVE_IO_URING_PREP_LISTEN
   return to_void(perform(t, [&](io_uring_sqe* sqe) {
     io_uring_prep_listen(sqe, 0, backlog);
@@ -86,13 +86,13 @@ result<void> listen(task& t, socket& s, int backlog) noexcept {
 }
 
 result<void> set_option(task& t, socket& s, int level, int name, int value) noexcept {
-  PRIO_TRY(check_socket(s));
+  PRIO_TRY(check_socket(t, s));
   PRIO_TRY(ensure_fd(t, s));
   return syscall_result(::setsockopt(s.fd, level, name, &value, sizeof(value)));
 }
 
 result<address> local_address(task& t, socket& s) noexcept {
-  PRIO_TRY(check_socket(s));
+  PRIO_TRY(check_socket(t, s));
   PRIO_TRY(ensure_fd(t, s));
   address a;
   a.reset_for_kernel();
@@ -113,6 +113,7 @@ result<socket> listen_on(task& t, const address& a, int backlog) noexcept {
       auto fixed = adopt(t, l.fd, adopt_mode::share);
       if (!fixed) return failure(fixed.error());
       l.slot = fixed->slot;
+      l.owner = fixed->owner;
     }
     return success();
   };
@@ -125,17 +126,17 @@ result<socket> listen_on(task& t, const address& a, int backlog) noexcept {
 }
 
 result<socket> accept(task& t, const socket& l, address* peer, nanoseconds timeout) noexcept {
-  PRIO_TRY(check_socket(l));
+  PRIO_TRY(check_socket(t, l));
   const bool direct = direct_table(t.current_executor());
   if (peer) peer->reset_for_kernel();
   auto r = perform(t, prep_accept{l, peer ? peer->get() : nullptr, peer ? peer->size_ptr() : nullptr, direct},
                    timeout);
   if (!r) return failure(r.error());
-  return direct ? socket{-1, *r} : socket{*r, -1};
+  return direct ? socket{-1, *r, t.current_executor()} : socket{*r, -1};
 }
 
 result<void> connect(task& t, const socket& s, const address& a, nanoseconds timeout) noexcept {
-  PRIO_TRY(check_socket(s));
+  PRIO_TRY(check_socket(t, s));
   if (a.size() == 0) return failure(errno_error(EINVAL));
   return to_void(perform(t, prep_connect{s, &a}, timeout));
 }
@@ -154,12 +155,12 @@ result<socket> connect_to(task& t, const address& a, nanoseconds timeout) noexce
 }
 
 result<void> shutdown(task& t, const socket& s, int how) noexcept {
-  PRIO_TRY(check_socket(s));
+  PRIO_TRY(check_socket(t, s));
   return to_void(perform(t, prep_shutdown{s, how}));
 }
 
 result<void> close(task& t, socket& s) noexcept {
-  PRIO_TRY(check_socket(s));
+  PRIO_TRY(check_socket(t, s));
   executor* ex = t.current_executor();
   if (!ex) return failure(errno_error(EINVAL));
   const socket was = s;

@@ -59,7 +59,7 @@ class accept_stream {
   static bool on_cqe(io_status& st, std::int32_t res, std::uint32_t flags) noexcept;
   void push(std::int32_t res) noexcept;
   socket pop() noexcept;
-  socket as_socket(int v) const noexcept { return direct_ ? socket{-1, v} : socket{v, -1}; }
+  socket as_socket(int v) const noexcept { return table_ ? socket{-1, v, table_} : socket{v, -1}; }
   // step() says what next() does now.
   enum class step : std::uint8_t { take, arm, drain, wait, fail };
   step next_step() noexcept;
@@ -68,7 +68,7 @@ class accept_stream {
   socket listener_;
   std::vector<int> queue_;  // ring of accepted fds/slots; size() is its room
   unsigned capacity_, head_ = 0, count_ = 0;
-  bool direct_ = false;
+  executor* table_ = nullptr;  // accepting into its fixed-file table (else regular fds)
   bool paused_ = false;   // cancelled by back-pressure, not by anyone else
   task* waiter_ = nullptr;
   std::int32_t error_ = 0;  // the accept's terminal error, returned once

@@ -17,7 +17,8 @@
 // current task, on its executor's thread) and a coroutine form
 // `co_await async_op(t, ...)`; both go through perform/initiate
 // (io_op.hpp). Arguments are validated first: a bad handle gives EBADF, a
-// null buffer with a non-zero length EINVAL, and nothing is submitted.
+// slot of another executor's table errc::foreign_slot, a null buffer with a
+// non-zero length EINVAL, and nothing is submitted.
 // `timeout` (other than forever) links a timeout: ETIME when it fires.
 #pragma once
 
@@ -36,6 +37,12 @@ namespace prio::net {
 struct socket {
   int fd = -1;    // regular descriptor, or -1
   int slot = -1;  // fixed-file table index, or -1
+  // owner: the executor whose fixed-file table `slot` indexes, set by the
+  // calls that make slots (nullptr: no slot, or a handle made by hand, which
+  // is trusted). A slot is only an index into one ring's table: used by a
+  // task on another executor it would name whatever that table holds there,
+  // so every operation refuses it (errc::foreign_slot, EBADF's condition).
+  executor* owner = nullptr;
   bool valid() const noexcept { return fd >= 0 || slot >= 0; }
   bool fixed() const noexcept { return slot >= 0; }
 };
