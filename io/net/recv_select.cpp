@@ -50,11 +50,20 @@ result<buffer_lease> finish(io_status& st, provided_buffers& pool) noexcept {
 
 constexpr int max_attempts = 1 << 20;  // bounds the loop; each round needs a release or a CQE
 
+// check_args(): s is a socket t may use, and pool's group is in the ring of
+// t's executor (a group id names a group of one ring only: on another ring
+// the kernel would hand out that ring's buffers, to be read as pool's).
+result<void> check_args(const task& t, const socket& s, const provided_buffers& pool) noexcept {
+  PRIO_TRY(check_socket(t, s));
+  if (&pool.owner() != t.current_executor()) return failure(errno_error(EINVAL));
+  return success();
+}
+
 }  // namespace
 
 result<buffer_lease> recv_select(task& t, const socket& s, provided_buffers& pool, int flags,
                                  std::chrono::nanoseconds timeout) noexcept {
-  PRIO_TRY(check_socket(t, s));
+  PRIO_TRY(check_args(t, s, pool));
   const tsc::ticks deadline = deadline_after(timeout);
   for (int attempt = 0; attempt < max_attempts; ++attempt) {
     auto left = remaining(deadline);
@@ -78,7 +87,7 @@ result<buffer_lease> recv_select(task& t, const socket& s, provided_buffers& poo
 
 co<result<buffer_lease>> async_recv_select(task& t, const socket& s, provided_buffers& pool, int flags,
                                            std::chrono::nanoseconds timeout) {
-  if (auto c = check_socket(t, s); !c) co_return failure(c.error());
+  if (auto c = check_args(t, s, pool); !c) co_return failure(c.error());
   const tsc::ticks deadline = deadline_after(timeout);
   for (int attempt = 0; attempt < max_attempts; ++attempt) {
     auto left = remaining(deadline);

@@ -57,6 +57,9 @@ class provided_buffers {
   provided_buffers& operator=(const provided_buffers&) = delete;
 
   std::uint16_t group() const noexcept { return group_; }
+  // owner() is the executor whose ring holds the group: receives from a
+  // task on any other executor are refused (EINVAL).
+  const executor& owner() const noexcept { return *ex_; }
   unsigned count() const noexcept { return count_; }
   unsigned buffer_size() const noexcept { return size_; }
   // leased() is how many buffers tasks hold (handed out, not released).
@@ -166,7 +169,8 @@ class buffer_lease {
 
 // recv_select() receives into a buffer the kernel picks from `pool`. The
 // lease is empty (size 0) at end of stream. ENOBUFS is waited out (see
-// above); `timeout` bounds the whole call. Stackful task t, bound thread.
+// above); `timeout` bounds the whole call. Stackful task t, bound thread;
+// EINVAL if pool belongs to another executor.
 result<buffer_lease> recv_select(task& t, const socket& s, provided_buffers& pool, int flags = 0,
                                  std::chrono::nanoseconds timeout = forever) noexcept;
 co<result<buffer_lease>> async_recv_select(task& t, const socket& s, provided_buffers& pool, int flags = 0,

@@ -210,5 +210,50 @@ TEST(ProvidedBuffers, BadOptionsAndWrongThread) {
   EXPECT_EQ(net::provided_buffers::create(*compute).error(), std::errc::operation_not_supported);
 }
 
+// A group id names a buffer group of one ring: a pool of executor a used
+// by a task on executor b (which has its own group of that id) is refused
+// before anything is submitted, so b's kernel never hands out one of b's
+// buffers to be read as one of a's, and the bytes stay for b's own pool.
+TEST(ProvidedBuffers, PoolOfAnotherExecutorIsRefused) {
+  auto a = make_executor();
+  auto b = make_executor();
+  ASSERT_FALSE(a->run(1, 0ns));  // bind both to this thread
+  ASSERT_FALSE(b->run(1, 0ns));
+  auto pool_a = net::provided_buffers::create(*a, {.count = 4, .buffer_size = 64, .group = 7});
+  auto pool_b = net::provided_buffers::create(*b, {.count = 4, .buffer_size = 64, .group = 7});
+  ASSERT_TRUE(pool_a && pool_b);
+  pair_fds p;
+  ASSERT_EQ(::send(p.sv[1], "for-b", 5, 0), 5);
+  std::error_code refused, refused_co;
+  std::string got;
+  auto t = make_task(switcher_kind::asm_switch);
+  t->set_body([&](task& self) -> result<std::int64_t> {
+    net::socket s{p.sv[0], -1};
+    auto wrong = net::recv_select(self, s, **pool_a, 0, 10s);
+    if (!wrong) refused = wrong.error();
+    auto right = net::recv_select(self, s, **pool_b, 0, 10s);
+    if (!right) return failure(right.error());
+    got.assign(reinterpret_cast<const char*>(right->data().data()), right->data().size());
+    return std::int64_t{0};
+  });
+  ASSERT_TRUE(b->attach(*t));
+  drive(*b, [&] { return t->state() == task_state::completed; });
+  ASSERT_TRUE(t->outcome()) << t->outcome().error().message();
+  EXPECT_EQ(refused, std::errc::invalid_argument);
+  EXPECT_EQ(got, "for-b");
+  EXPECT_EQ((*pool_a)->leased(), 0u);
+
+  auto c = make_task(switcher_kind::coroutine);
+  c->set_body([&](task& self) -> co<result<std::int64_t>> {
+    net::socket s{p.sv[0], -1};
+    auto wrong = co_await net::async_recv_select(self, s, **pool_a, 0, 10s);
+    if (!wrong) refused_co = wrong.error();
+    co_return std::int64_t{0};
+  });
+  ASSERT_TRUE(b->attach(*c));
+  drive(*b, [&] { return c->state() == task_state::completed; });
+  EXPECT_EQ(refused_co, std::errc::invalid_argument);
+}
+
 }  // namespace
 }  // namespace prio::test
