@@ -188,6 +188,9 @@ void echo_service::serve_adopted(task& t, pending_connection& c) noexcept {
 
 result<void> echo_service::run_pool(const std::function<void(std::uint16_t)>& on_ready) {
   if (opts_.switcher == switcher_kind::coroutine) return failure(errno_error(EINVAL));
+  // Connections open in the pool; before the pool, which destroys the last
+  // pending_connection (that counts in it) when it goes.
+  std::atomic<unsigned> open{0};
   pool_options po;
   po.threads = opts_.threads;
   po.exec.ring_entries = 256;
@@ -208,10 +211,13 @@ result<void> echo_service::run_pool(const std::function<void(std::uint16_t)>& on
   if (!exr) return failure(exr.error());
   executor& ex = **exr;
 
-  std::atomic<unsigned> open{0};
   auto outcome = accept_loop(ex, opts_.port, stop_, accepted_, on_ready, [&](task& t, net::socket s) {
-    if (s.fd < 0 || open.fetch_add(1, std::memory_order_relaxed) >= opts_.max_connections) {
-      if (s.fd >= 0) open.fetch_sub(1, std::memory_order_relaxed);
+    if (s.fd < 0) {  // (the acceptor's executor has no table: never)
+      (void)net::close(t, s);
+      return;
+    }
+    if (open.fetch_add(1, std::memory_order_relaxed) >= opts_.max_connections) {
+      open.fetch_sub(1, std::memory_order_relaxed);
       (void)net::close(t, s);  // at capacity: refuse
       return;
     }
