@@ -36,7 +36,8 @@ co<result<socket>> async_adopt(task& t, int fd, adopt_mode mode) {
     auto c = co_await async_perform(t, prep_close_fd{fd});
     s.fd = -1;
     if (!c) {  // fd stays the caller's; the slot goes, even in a cancelled task
-      (void)prio::detail::closed(*t.current_executor(), co_await async_perform(t, prep_close_slot{s.slot}), s.slot, true);
+      auto r2 = co_await async_perform(t, prep_close_slot{s.slot});
+      (void)prio::detail::closed(*t.current_executor(), r2, s.slot, true);
       co_return failure(c.error());
     }
   }
@@ -209,10 +210,13 @@ co<result<void>> async_close(task& t, socket& s) {
   const socket was = s;
   s = socket{};
   result<void> out = success();
-  if (was.slot >= 0) out = prio::detail::closed(*ex, co_await async_perform(t, prep_close_slot{was.slot}), was.slot, true);
+  if (was.slot >= 0) {
+    auto r = co_await async_perform(t, prep_close_slot{was.slot});
+    out = prio::detail::closed(*ex, r, was.slot, true);
+  }
   if (was.fd >= 0) {
-    auto r = prio::detail::closed(*ex, co_await async_perform(t, prep_close_fd{was.fd}), was.fd, false);
-    if (!r && out) out = r;
+    auto r = co_await async_perform(t, prep_close_fd{was.fd});
+    if (auto c = prio::detail::closed(*ex, r, was.fd, false); !c && out) out = c;
   }
   co_return out;
 }
