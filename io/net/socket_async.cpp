@@ -34,12 +34,13 @@ co<result<socket>> async_adopt(task& t, int fd, adopt_mode mode) {
   socket s{fd, fds[0], t.current_executor()};
   if (mode == adopt_mode::transfer) {
     auto c = co_await async_perform(t, prep_close_fd{fd});
-    s.fd = -1;
-    if (!c) {  // fd stays the caller's; the slot goes, even in a cancelled task
-      auto r2 = co_await async_perform(t, prep_close_slot{s.slot});
-      (void)prio::detail::closed(*t.current_executor(), r2, s.slot, true);
+    if (!c && c.error() == std::errc::operation_canceled) {
+      // Never ran (a cancelled task): the fd stays the caller's, the slot goes.
+      auto undo = co_await async_perform(t, prep_close_slot{s.slot});
+      (void)prio::detail::closed(*s.owner, undo, s.slot, true);
       co_return failure(c.error());
     }
+    s.fd = -1;  // closed (a failing close(2) releases the descriptor too)
   }
   co_return s;
 }

@@ -34,14 +34,15 @@ result<socket> adopt(task& t, int fd, adopt_mode mode) noexcept {
   int fds[1] = {fd};  // the kernel writes the allocated slot back here
   auto r = perform(t, prep_files_update{fds});
   if (!r) return failure(r.error());
-  socket s{fd, fds[0], t.current_executor()};
+  socket s{fd, fds[0], ex};
   if (mode == adopt_mode::transfer) {
     auto c = perform(t, prep_close_fd{fd});
-    s.fd = -1;
-    if (!c) {  // fd stays the caller's; the slot goes, even in a cancelled task
+    if (!c && c.error() == std::errc::operation_canceled) {
+      // Never ran (a cancelled task): the fd stays the caller's, the slot goes.
       (void)prio::detail::closed(*ex, perform(t, prep_close_slot{s.slot}), s.slot, true);
       return failure(c.error());
     }
+    s.fd = -1;  // closed (a failing close(2) releases the descriptor too)
   }
   return s;
 }

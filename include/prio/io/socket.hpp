@@ -68,7 +68,8 @@ co<result<socket>> async_open_socket(task& t, int domain, int type = SOCK_STREAM
                                      int protocol = 0, open_mode mode = open_mode::direct);
 // adopt() ("transfer to io_uring") puts an existing socket fd into the
 // executor's fixed-file table. EBADF for a negative fd; ENFILE if the table
-// is full; EOPNOTSUPP if the executor has no table.
+// is full; EOPNOTSUPP if the executor has no table. On error fd is still
+// the caller's, open (also when the task was cancelled meanwhile).
 result<socket> adopt(task& t, int fd, adopt_mode mode = adopt_mode::transfer) noexcept;
 co<result<socket>> async_adopt(task& t, int fd, adopt_mode mode = adopt_mode::transfer);
 // ensure_fd() gives a slot-only socket a regular fd (FIXED_FD_INSTALL).

@@ -4,7 +4,8 @@
 // empty the fixed-file slot (a refused close would leak both for as long as
 // the process, or the executor, lives). Stackful and coroutine bodies, the
 // cancel coming from the task itself or from cancel_all() while it waits,
-// and an accept stream stopped in a cancelled task.
+// an accept stream stopped in a cancelled task, and adopt() refused in one
+// (the fd stays the caller's).
 #include <fcntl.h>
 #include <sys/socket.h>
 
@@ -98,6 +99,40 @@ TEST_P(CloseAfterCancel, CancelAllDuringRecvThenCloseReleases) {
   EXPECT_EQ(recv_error, std::errc::operation_canceled);
   EXPECT_FALSE(close_error) << close_error.message();
   EXPECT_TRUE(closed) << "the regular fd stayed open";
+}
+
+// adopt() in a cancelled task is refused and leaves the fd the caller's,
+// open, with no slot taken.
+TEST_P(CloseAfterCancel, AdoptRefusedLeavesTheFdOpen) {
+  auto ex = one_slot_executor();
+  int sp[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+  auto t = make_task(GetParam());
+  std::error_code adopt_error;
+  t->set_body([&](task& self) -> result<std::int64_t> {
+    EXPECT_TRUE(self.cancel());
+    auto s = net::adopt(self, sp[0]);
+    adopt_error = s ? std::error_code{} : s.error();
+    return std::int64_t{0};
+  });
+  ASSERT_TRUE(ex->attach(*t));
+  drive(*ex, [&] { return t->state() == task_state::completed; });
+  EXPECT_EQ(adopt_error, std::errc::operation_canceled);
+  EXPECT_FALSE(fd_closed(sp[0]));
+  ASSERT_EQ(::send(sp[1], "x", 1, 0), 1);  // the pair still works
+  char c = 0;
+  EXPECT_EQ(::recv(sp[0], &c, 1, 0), 1);
+  auto probe = make_task(GetParam());
+  result<net::socket> next = failure(errno_error(EINPROGRESS));
+  probe->set_body([&](task& self) -> result<std::int64_t> {
+    next = net::adopt(self, sp[0]);  // the one slot is free
+    return std::int64_t{0};
+  });
+  ASSERT_TRUE(ex->attach(*probe));
+  drive(*ex, [&] { return probe->state() == task_state::completed; });
+  ASSERT_TRUE(next) << next.error().message();
+  EXPECT_TRUE(fd_closed(sp[0]));  // transferred into the ring
+  ::close(sp[1]);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stackful, CloseAfterCancel, ::testing::ValuesIn(stackful), kind_name);
