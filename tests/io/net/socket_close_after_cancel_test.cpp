@@ -30,6 +30,28 @@ std::unique_ptr<executor> one_slot_executor() {
 // end adopted with adopt_mode::share), so one close must release both.
 result<net::socket> shared_socket(task& t, int fd) { return net::adopt(t, fd, net::adopt_mode::share); }
 
+// cleanup: what a body's cleanup after its cancelled receive saw.
+struct cleanup {
+  std::error_code recv_error, close_error{errno_error(EINPROGRESS)};
+  bool closed = false;  // the regular fd, right after the close
+  void expect_released() const {
+    EXPECT_EQ(recv_error, std::errc::operation_canceled);
+    EXPECT_FALSE(close_error) << close_error.message();
+    EXPECT_TRUE(closed) << "the regular fd stayed open";
+  }
+};
+
+// run_cancelled(): runs t on ex until it completes; with `while_waiting`,
+// cancel_all() once t waits for its I/O (else t cancels itself).
+void run_cancelled(executor& ex, task& t, bool while_waiting) {
+  ASSERT_TRUE(ex.attach(t));
+  if (while_waiting) {
+    drive(ex, [&] { return t.state() == task_state::suspended_io; });
+    ASSERT_TRUE(ex.cancel_all());
+  }
+  drive(ex, [&] { return t.state() == task_state::completed; });
+}
+
 class CloseAfterCancel : public ::testing::TestWithParam<switcher_kind> {};
 
 TEST_P(CloseAfterCancel, SelfCancelledTaskClosesFdAndSlot) {
@@ -78,27 +100,21 @@ TEST_P(CloseAfterCancel, CancelAllDuringRecvThenCloseReleases) {
   int sp[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
   auto t = make_task(GetParam());
-  std::error_code recv_error, close_error{errno_error(EINPROGRESS)};
-  bool closed = false;
+  cleanup seen;
   t->set_body([&](task& self) -> result<std::int64_t> {
     auto s = shared_socket(self, sp[0]);
     if (!s) return failure(s.error());
     std::byte buf[16];
     auto r = net::recv(self, *s, buf);  // nothing is ever sent: only the cancel ends it
-    recv_error = r ? std::error_code{} : r.error();
+    seen.recv_error = r ? std::error_code{} : r.error();
     auto c = net::close(self, *s);
-    close_error = c ? std::error_code{} : c.error();
-    closed = fd_closed(sp[0]);
+    seen.close_error = c ? std::error_code{} : c.error();
+    seen.closed = fd_closed(sp[0]);
     return std::int64_t{0};
   });
-  ASSERT_TRUE(ex->attach(*t));
-  drive(*ex, [&] { return t->state() == task_state::suspended_io; });
-  ASSERT_TRUE(ex->cancel_all());
-  drive(*ex, [&] { return t->state() == task_state::completed; });
+  run_cancelled(*ex, *t, true);
   ::close(sp[1]);
-  EXPECT_EQ(recv_error, std::errc::operation_canceled);
-  EXPECT_FALSE(close_error) << close_error.message();
-  EXPECT_TRUE(closed) << "the regular fd stayed open";
+  seen.expect_released();
 }
 
 // adopt() in a cancelled task is refused and leaves the fd the caller's,
@@ -137,8 +153,7 @@ TEST_P(CloseAfterCancel, AdoptRefusedLeavesTheFdOpen) {
 
 INSTANTIATE_TEST_SUITE_P(Stackful, CloseAfterCancel, ::testing::ValuesIn(stackful), kind_name);
 
-co<result<std::int64_t>> coro_close_after_cancel(task& self, int fd, bool self_cancel, std::error_code& recv_error,
-                                                 std::error_code& close_error, bool& closed) {
+co<result<std::int64_t>> coro_close_after_cancel(task& self, int fd, bool self_cancel, cleanup& seen) {
   auto s = co_await net::async_adopt(self, fd, net::adopt_mode::share);
   if (!s) co_return failure(s.error());
   if (self_cancel) {
@@ -146,10 +161,10 @@ co<result<std::int64_t>> coro_close_after_cancel(task& self, int fd, bool self_c
   }
   std::byte buf[16];
   auto r = co_await net::async_recv(self, *s, buf);
-  recv_error = r ? std::error_code{} : r.error();
+  seen.recv_error = r ? std::error_code{} : r.error();
   auto c = co_await net::async_close(self, *s);
-  close_error = c ? std::error_code{} : c.error();
-  closed = fd_closed(fd);
+  seen.close_error = c ? std::error_code{} : c.error();
+  seen.closed = fd_closed(fd);
   co_return std::int64_t{0};
 }
 
@@ -160,21 +175,11 @@ TEST(CloseAfterCancelCoroutine, SelfCancelledAndCancelledWhileWaiting) {
     int sp[2];
     ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
     auto t = make_task(switcher_kind::coroutine);
-    std::error_code recv_error, close_error{errno_error(EINPROGRESS)};
-    bool closed = false;
-    t->set_body([&](task& self) {
-      return coro_close_after_cancel(self, sp[0], self_cancel, recv_error, close_error, closed);
-    });
-    ASSERT_TRUE(ex->attach(*t));
-    if (!self_cancel) {
-      drive(*ex, [&] { return t->state() == task_state::suspended_io; });
-      ASSERT_TRUE(ex->cancel_all());
-    }
-    drive(*ex, [&] { return t->state() == task_state::completed; });
+    cleanup seen;
+    t->set_body([&](task& self) { return coro_close_after_cancel(self, sp[0], self_cancel, seen); });
+    run_cancelled(*ex, *t, !self_cancel);
     ::close(sp[1]);
-    EXPECT_EQ(recv_error, std::errc::operation_canceled);
-    EXPECT_FALSE(close_error) << close_error.message();
-    EXPECT_TRUE(closed) << "the regular fd stayed open";
+    seen.expect_released();
   }
 }
 
