@@ -27,7 +27,7 @@ class prio_error_category final : public std::error_category {
       case errc::config_syntax: return "config syntax error";
       case errc::task_busy: return "the task is attached already";
       case errc::feature_missing: return "a required kernel or liburing feature is missing";
-      case errc::foreign_slot: return "the socket's fixed-file slot belongs to another executor's table";
+      case errc::foreign_handle: return "the socket or file belongs to another executor's ring";
     }
     return "unknown prio error " + std::to_string(ev);
   }
@@ -42,7 +42,7 @@ class prio_error_category final : public std::error_category {
       case errc::config_syntax: return std::errc::invalid_argument;
       case errc::task_busy: return std::errc::device_or_resource_busy;
       case errc::feature_missing: return std::errc::function_not_supported;
-      case errc::foreign_slot: return std::errc::bad_file_descriptor;
+      case errc::foreign_handle: return std::errc::bad_file_descriptor;
       default: return {ev, *this};
     }
   }

@@ -35,7 +35,7 @@ inline result<void> check_socket(const task& t, const socket& s) noexcept {
   if (!s.valid()) [[unlikely]]
     return failure(errno_error(EBADF));
   if (s.slot >= 0 && s.owner && s.owner != t.current_executor()) [[unlikely]]
-    return failure(errc::foreign_slot);
+    return failure(errc::foreign_handle);
   return success();
 }
 

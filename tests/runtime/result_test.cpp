@@ -66,7 +66,7 @@ TEST(Result, PrioErrcConvertsToErrorCode) {
 
 TEST(Result, CategoryNamesEveryErrc) {
   EXPECT_STREQ(prio::prio_category().name(), "prio");
-  for (int e = 0; e <= static_cast<int>(errc::foreign_slot); ++e) {
+  for (int e = 0; e <= static_cast<int>(errc::foreign_handle); ++e) {
     const std::string msg = prio::prio_category().message(e);
     EXPECT_FALSE(msg.empty());
     EXPECT_EQ(msg.find("unknown prio error"), std::string::npos) << e;

@@ -49,11 +49,12 @@ class file {
 
   // Internal: used by the operations.
   detail::write_order& order() noexcept { return *order_; }
-  // check() is success when t may operate on this file: open, and t runs on
-  // the executor that owns it (EBADF otherwise).
+  // check() is success when t may operate on this file: open (else EBADF),
+  // and t runs on the executor that owns it (else errc::foreign_handle,
+  // whose condition is EBADF: its slot and write order live there).
   result<void> check(const task& t) const noexcept {
     if (fd_ < 0 || t.current_executor() != ex_) [[unlikely]]
-      return failure(errno_error(EBADF));
+      return fd_ < 0 ? failure(errno_error(EBADF)) : failure(errc::foreign_handle);
     return success();
   }
   static result<file> make(executor& ex, int fd, bool fixed, int flags);

@@ -17,7 +17,7 @@
 // current task, on its executor's thread) and a coroutine form
 // `co_await async_op(t, ...)`; both go through perform/initiate
 // (io_op.hpp). Arguments are validated first: a bad handle gives EBADF, a
-// slot of another executor's table errc::foreign_slot, a null buffer with a
+// slot of another executor's table errc::foreign_handle, a null buffer with a
 // non-zero length EINVAL, and nothing is submitted.
 // `timeout` (other than forever) links a timeout: ETIME when it fires.
 #pragma once
@@ -41,7 +41,7 @@ struct socket {
   // calls that make slots (nullptr: no slot, or a handle made by hand, which
   // is trusted). A slot is only an index into one ring's table: used by a
   // task on another executor it would name whatever that table holds there,
-  // so every operation refuses it (errc::foreign_slot, EBADF's condition).
+  // so every operation refuses it (errc::foreign_handle, EBADF's condition).
   executor* owner = nullptr;
   bool valid() const noexcept { return fd >= 0 || slot >= 0; }
   bool fixed() const noexcept { return slot >= 0; }

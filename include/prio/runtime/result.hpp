@@ -29,7 +29,7 @@ enum class errc : int {
   config_syntax = 8,
   task_busy = 9,           // the task is attached already
   feature_missing = 10,    // the kernel or liburing lacks what was asked for
-  foreign_slot = 11,       // a fixed-file slot of another executor's table
+  foreign_handle = 11,     // a socket or file of another executor's ring
 };
 
 const std::error_category& prio_category() noexcept;

@@ -1,7 +1,7 @@
 // Description: a socket's fixed-file slot belongs to one executor's table.
 // Every call that makes a slot (open_socket, adopt, listen_on, accept, an
 // accept stream, connect_to) records its executor in socket::owner, and a
-// task on another executor that uses the socket gets errc::foreign_slot
+// task on another executor that uses the socket gets errc::foreign_handle
 // from every operation instead of reaching whatever its own table holds at
 // that index (there, the other executor's own connection). Regular-fd
 // sockets work from any executor; hand-made slot handles are trusted.
@@ -33,7 +33,7 @@ result<std::int64_t> run_on(executor& ex, switcher_kind k, Body body) {
 }
 
 bool foreign(const std::error_code& e) {
-  return e == errc::foreign_slot && e == std::errc::bad_file_descriptor;
+  return e == errc::foreign_handle && e == std::errc::bad_file_descriptor;
 }
 
 // Two executors whose tables both hold a connected socket in slot 0: a's
