@@ -43,14 +43,10 @@ file::~file() { release(); }
 
 void file::release() noexcept {
   if (fd_ < 0) return;
-  if (!fixed_) {
-    ::close(fd_);
-  } else if (ex_ && ex_->on_bound_thread() && ex_->ring()) {
-    int empty = -1;
-    io_uring_register_files_update(ex_->ring(), static_cast<unsigned>(fd_), &empty, 1);
-  } else {
+  if (fixed_ && !ex_->on_bound_thread())  // (an open file always has ex_: make())
     std::fprintf(stderr, "prio: file in fixed slot %d destroyed off its executor's thread; slot leaked\n", fd_);
-  }
+  else
+    (void)detail::close_now(*ex_, fd_, fixed_);
   fd_ = -1;
 }
 

@@ -9,6 +9,18 @@ namespace {
 
 bool fd_closed(int fd) { return ::fcntl(fd, F_GETFD) == -1 && errno == EBADF; }
 
+// expect_slot_free_again(): a fresh task on ex can adopt a copy of fd into ex's
+// one slot (ENFILE, a failure, if a closed file still held it).
+void expect_slot_free_again(executor& ex, int fd) {
+  auto again = run_in_task(ex, [&](task& t) -> result<std::int64_t> {
+    auto f = adopt_fd(t, ::dup(fd));
+    if (!f) return failure(f.error());
+    return close_file(t, *f) ? std::int64_t{1} : std::int64_t{-1};
+  });
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ(*again, 1);
+}
+
 std::unique_ptr<executor> executor_with_slots(unsigned slots) {
   executor_options o;
   o.ring_entries = 64;
@@ -123,14 +135,7 @@ TEST(FileCloseAfterCancel, CancelledWhileReadingThenClosed) {
   ASSERT_TRUE(t->outcome()) << t->outcome().error().message();
   EXPECT_EQ(read_error, std::errc::operation_canceled);
   EXPECT_FALSE(close_error) << close_error.message();
-  // The slot is free again.
-  auto again = run_in_task(*ex, [&](task& self) -> result<std::int64_t> {
-    auto f = adopt_fd(self, ::dup(p.fds[1]));
-    if (!f) return failure(f.error());
-    return close_file(self, *f) ? std::int64_t{1} : std::int64_t{-1};
-  });
-  ASSERT_TRUE(again) << again.error().message();
-  EXPECT_EQ(*again, 1);
+  expect_slot_free_again(*ex, p.fds[1]);
 }
 
 // A write of the task still in flight (to a full pipe, so it never ends by
@@ -169,13 +174,7 @@ TEST(FileCloseAfterCancel, WriteInFlightIsDrainedThenClosed) {
   EXPECT_TRUE(in_flight_at_close);
   EXPECT_FALSE(close_error) << close_error.message();
   EXPECT_EQ(st.res, -ECANCELED);
-  auto again = run_in_task(*ex, [&](task& t) -> result<std::int64_t> {
-    auto f = adopt_fd(t, ::dup(p.fds[0]));
-    if (!f) return failure(f.error());
-    return close_file(t, *f) ? std::int64_t{1} : std::int64_t{-1};
-  });
-  ASSERT_TRUE(again) << again.error().message();
-  EXPECT_EQ(*again, 1);
+  expect_slot_free_again(*ex, p.fds[0]);
 }
 
 }  // namespace

@@ -32,6 +32,18 @@ result<std::int64_t> run_on(executor& ex, switcher_kind k, Body body) {
   return t->outcome();
 }
 
+// recv_then_close() receives n bytes on s in a task on ex, then closes s.
+std::string recv_then_close(executor& ex, net::socket& s, std::size_t n) {
+  std::string got;
+  EXPECT_TRUE(run_on(ex, switcher_kind::asm_switch, [&](task& t) -> result<std::int64_t> {
+    auto m = recv_exact(t, s, n, 10s);
+    if (!m) return failure(m.error());
+    got = *m;
+    return net::close(t, s) ? std::int64_t{0} : std::int64_t{-1};
+  }));
+  return got;
+}
+
 bool foreign(const std::error_code& e) {
   return e == errc::foreign_handle && e == std::errc::bad_file_descriptor;
 }
@@ -83,23 +95,9 @@ TEST(SocketOwner, SlotOfAnotherExecutorIsRefused) {
   for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_TRUE(foreign(seen[i])) << i << ": " << seen[i].message();
 
   // Nothing was read from b's connection, and a's socket still works on a.
-  std::string on_b;
-  ASSERT_TRUE(run_on(*b, switcher_kind::asm_switch, [&](task& t) -> result<std::int64_t> {
-    auto m = recv_exact(t, sb, 6, 10s);
-    if (!m) return failure(m.error());
-    on_b = *m;
-    return net::close(t, sb) ? std::int64_t{0} : std::int64_t{-1};
-  }));
-  EXPECT_EQ(on_b, "b-data");
+  EXPECT_EQ(recv_then_close(*b, sb, 6), "b-data");
   ASSERT_EQ(::send(pa[1], "a-data", 6, 0), 6);
-  std::string on_a;
-  ASSERT_TRUE(run_on(*a, switcher_kind::asm_switch, [&](task& t) -> result<std::int64_t> {
-    auto m = recv_exact(t, sa, 6, 10s);
-    if (!m) return failure(m.error());
-    on_a = *m;
-    return net::close(t, sa) ? std::int64_t{0} : std::int64_t{-1};
-  }));
-  EXPECT_EQ(on_a, "a-data");
+  EXPECT_EQ(recv_then_close(*a, sa, 6), "a-data");
   for (int fd : {pa[1], pb[1]}) ::close(fd);
 }
 
