@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/device/pack.sh [build-dir] [plain-test-build-dir]: gathers what a
+# bench/device/pack.sh [build-dir] [test-build-dir]: gathers what a
 # run on a lent machine needs into .device/ (git-ignored): the release
 # benchmarks (stripped), the shared libraries they use that such a machine
 # may lack (liburing, Google Benchmark, Boost.Context, oneTBB, mimalloc),
@@ -7,6 +7,11 @@
 # of this folder. Then, with the `device` tool:
 #   the device tool's run, carry [".device"], command `bash .device/run.sh`
 # Everything it writes goes to $OUT. About 40 MB.
+# A sanitizer build as the test build (build-tsan, build-asan) packs its
+# tests with their symbols (for the reports) and its sanitizer runtime; they
+# travel as .device/bp.tar.xz (~15 MB; unpacked ~60 MB, over the carry
+# limit), which run.sh's tests section unpacks and runs without ASLR, as
+# .ci/test does for TSan.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 rel=${1:-build-rel}
@@ -37,9 +42,16 @@ for t in json.load(open(b + '/meson-info/intro-tests.json')):
     lines.append(f"{t['name']}|{rel}|{t['timeout'] or 30}|{gdb}|{' '.join(t['cmd'][1:])}")
 open('.device/tests.list', 'w').write('\n'.join(lines) + '\n')
 PY
-find .device/bp -type f -exec strip {} + 2>/dev/null || true
+san=$(ldd "$plain"/tests/executors/*_test 2>/dev/null | awk '$1 ~ /^lib(tsan|asan|ubsan)\.so/ { print $3 }' | sort -u)
+if [ -n "$san" ]; then
+  find .device/bp -type f -exec strip --strip-debug {} + 2>/dev/null || true
+  cp -L $san .device/lib/
+else
+  find .device/bp -type f -exec strip {} + 2>/dev/null || true
+fi
 mkdir -p .device/bp/gdb .device/bp/tests/gdb
 cp "$plain/gdb/libthread_db.so.1" .device/bp/gdb/ 2>/dev/null || true
 cp "$plain/tests/gdb/gdb_target" .device/bp/tests/gdb/ 2>/dev/null || true  # unstripped: gdb reads it
 cp bench/device/run.sh bench/device/tests.sh .device/
+[ -z "$san" ] || (cd .device && tar cJf bp.tar.xz bp && rm -rf bp)
 du -sh .device

@@ -36,7 +36,17 @@ threads() {
   timeout 40 $B/attach_bench $G --benchmark_min_time=0.3
   timeout 60 $B/echo_bench $G
 }
-tests() { timeout 150 bash "$D/tests.sh"; }
+tests() {
+  if [ -f "$D/bp.tar.xz" ]; then  # a sanitizer build (pack.sh)
+    [ -d "$D/bp" ] || tar xJf "$D/bp.tar.xz" -C "$D"
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+      ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0 \
+      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      timeout 300 setarch "$(uname -m)" -R bash "$D/tests.sh"
+  else
+    timeout 150 bash "$D/tests.sh"
+  fi
+}
 [ $# -gt 0 ] || set -- cpu nop file_io pool threads tests
 for s in "$@"; do
   case "$s" in
