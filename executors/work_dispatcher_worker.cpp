@@ -177,8 +177,11 @@ result<std::size_t> dispatch_worker::run() noexcept {
     if (counted) wd_.stop_spinning();
     if (found || quit_requested_.load(std::memory_order_relaxed)) continue;
     // Sleep until work is handed over, a quit nudges us, or local I/O moves.
+    // Then one round, as when busy: the woken worker is still counted idle
+    // (busy workers leave the queue to idle ones) until the loop's top, so
+    // it must come back there even if what woke it keeps its executor busy.
     if (!wd_.start_sleep(*this)) continue;
-    auto r = ex_->run(SIZE_MAX, forever);
+    auto r = ex_->run(round_items, forever);
     wd_.end_sleep(*this);
     if (!r) return failure(r.error());
     done += *r;
