@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <utility>
 
 #include "workload.hpp"
 
@@ -93,6 +94,12 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     runs[i] = demo::run_workload(**p, wc);
     if (runs[i].echo.errors + runs[i].writer.errors + runs[i].scan.errors) rc = 1;
+    // A class that did nothing is a failure too, not a row of zeros.
+    for (auto [name, cls] : {std::pair{"echo", &runs[i].echo}, {"writer", &runs[i].writer}, {"scan", &runs[i].scan}})
+      if (cls->ops == 0) {
+        std::fprintf(stderr, "prio-demo: run %d: the %s class made no progress\n", i + 1, name);
+        rc = 1;
+      }
   }
   ::unlink(wc.scan_file.c_str());
   ::rmdir(dir.c_str());
