@@ -25,6 +25,26 @@ inline std::string threads_name(const ::testing::TestParamInfo<unsigned>& i) {
   return std::to_string(i.param) + "threads";
 }
 
+// pool_case: a pool size and its executors' ring entries (0: compute-only).
+struct pool_case {
+  unsigned threads;
+  unsigned ring_entries;
+};
+
+// ring_and_compute_cases(): every thread count, with a ring and without.
+inline std::vector<pool_case> ring_and_compute_cases() {
+  std::vector<pool_case> v;
+  for (unsigned n : thread_counts) {
+    v.push_back({n, 64});
+    v.push_back({n, 0});
+  }
+  return v;
+}
+
+inline std::string pool_case_name(const ::testing::TestParamInfo<pool_case>& i) {
+  return std::to_string(i.param.threads) + "threads" + (i.param.ring_entries ? "Ring" : "ComputeOnly");
+}
+
 // pool_test_options() are the options every pool test starts from.
 inline pool_options pool_test_options(unsigned threads, unsigned ring_entries = 64,
                                       std::chrono::microseconds spin = 20us) {

@@ -6,12 +6,7 @@
 namespace prio::test {
 namespace {
 
-struct SleepWakeCase {
-  unsigned threads;
-  unsigned ring_entries;
-};
-
-class SleepWake : public ::testing::TestWithParam<SleepWakeCase> {};
+class SleepWake : public ::testing::TestWithParam<pool_case> {};
 
 TEST_P(SleepWake, OneTaskWakesOneSleeper) {
   const auto [n, ring] = GetParam();
@@ -57,20 +52,7 @@ TEST_P(SleepWake, BatchWakesOneSleeperPerTask) {
   EXPECT_EQ(wd.stats().handoffs, before.handoffs + n);  // each sleeper got one directly
 }
 
-std::vector<SleepWakeCase> cases() {
-  std::vector<SleepWakeCase> v;
-  for (unsigned n : thread_counts) {
-    v.push_back({n, 64});
-    v.push_back({n, 0});
-  }
-  return v;
-}
-
-INSTANTIATE_TEST_SUITE_P(Pool, SleepWake, ::testing::ValuesIn(cases()),
-                         [](const ::testing::TestParamInfo<SleepWakeCase>& i) {
-                           return std::to_string(i.param.threads) + "threads" +
-                                  (i.param.ring_entries ? "Ring" : "ComputeOnly");
-                         });
+INSTANTIATE_TEST_SUITE_P(Pool, SleepWake, ::testing::ValuesIn(ring_and_compute_cases()), pool_case_name);
 
 }  // namespace
 }  // namespace prio::test

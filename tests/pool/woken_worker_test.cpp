@@ -12,12 +12,7 @@
 namespace prio::test {
 namespace {
 
-struct WokenWorkerCase {
-  unsigned threads;
-  unsigned ring_entries;
-};
-
-class WokenWorker : public ::testing::TestWithParam<WokenWorkerCase> {};
+class WokenWorker : public ::testing::TestWithParam<pool_case> {};
 
 TEST_P(WokenWorker, TakesQueuedWorkWhileItsHandedTaskKeepsItBusy) {
   const auto [n, ring] = GetParam();
@@ -55,20 +50,7 @@ TEST_P(WokenWorker, TakesQueuedWorkWhileItsHandedTaskKeepsItBusy) {
   EXPECT_EQ(yield_errors.load(), 0);
 }
 
-std::vector<WokenWorkerCase> cases() {
-  std::vector<WokenWorkerCase> v;
-  for (unsigned n : thread_counts) {
-    v.push_back({n, 64});
-    v.push_back({n, 0});
-  }
-  return v;
-}
-
-INSTANTIATE_TEST_SUITE_P(Pool, WokenWorker, ::testing::ValuesIn(cases()),
-                         [](const ::testing::TestParamInfo<WokenWorkerCase>& i) {
-                           return std::to_string(i.param.threads) + "threads" +
-                                  (i.param.ring_entries ? "Ring" : "ComputeOnly");
-                         });
+INSTANTIATE_TEST_SUITE_P(Pool, WokenWorker, ::testing::ValuesIn(ring_and_compute_cases()), pool_case_name);
 
 }  // namespace
 }  // namespace prio::test
