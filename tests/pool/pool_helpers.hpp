@@ -90,6 +90,17 @@ bool eventually(Cond cond) {
   return true;
 }
 
+// make_asleep_pool(): a pool that never spins (idle means asleep), once all
+// n of its workers sleep; nullptr, with a failure recorded, otherwise.
+inline std::unique_ptr<pool> make_asleep_pool(unsigned n, unsigned ring_entries) {
+  auto p = make_pool(n, ring_entries, 0us);
+  if (p && !eventually([&] { return p->dispatcher().stats().sleeping == n; })) {
+    ADD_FAILURE() << "not all " << n << " workers fell asleep";
+    return nullptr;
+  }
+  return p;
+}
+
 // hour_job(): a callable for pool::submit() that counts itself waiting,
 // waits an hour (only a cancellation ends it in a test) and keeps the
 // wait's error in `seen`.
