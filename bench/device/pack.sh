@@ -42,7 +42,7 @@ for t in json.load(open(b + '/meson-info/intro-tests.json')):
     lines.append(f"{t['name']}|{rel}|{t['timeout'] or 30}|{gdb}|{' '.join(t['cmd'][1:])}")
 open('.device/tests.list', 'w').write('\n'.join(lines) + '\n')
 PY
-san=$(ldd "$plain"/tests/executors/*_test 2>/dev/null | awk '$1 ~ /^lib(tsan|asan|ubsan)\.so/ { print $3 }' | sort -u)
+san=$(ldd "$plain"/tests/executors/*_test 2>/dev/null | awk '$1 ~ /^lib(tsan|asan|ubsan)\.so/ { print $3 }' | sort -u || true)
 if [ -n "$san" ]; then
   find .device/bp -type f -exec strip --strip-debug {} + 2>/dev/null || true
   cp -L $san .device/lib/
