@@ -5,31 +5,17 @@
 // busy at first) the high-priority echo clients used to wait in the
 // dispatcher's queue until the low-priority scanners stopped at the run's
 // end, and the demo printed 0 round trips.
-#include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <cstdlib>
-#include <string>
-
 #include "examples/prio_demo/workload.hpp"
+#include "../io/file/file_helpers.hpp"  // scratch_dir
 
 namespace prio::test {
 namespace {
 
 class DemoWorkload : public ::testing::TestWithParam<unsigned> {
  protected:
-  void SetUp() override {
-    const char* tmp = std::getenv("TMPDIR");
-    dir_ = std::string(tmp && *tmp ? tmp : "/tmp") + "/prio-demo-test.XXXXXX";
-    ASSERT_NE(::mkdtemp(dir_.data()), nullptr);
-    scan_ = dir_ + "/scan.dat";
-    ASSERT_TRUE(demo::make_scan_file(scan_, 16u << 20));
-  }
-  void TearDown() override {
-    ::unlink(scan_.c_str());
-    ::rmdir(dir_.c_str());
-  }
-  std::string dir_, scan_;
+  void SetUp() override { ASSERT_TRUE(demo::make_scan_file(scan_, 16u << 20)); }
+  scratch_dir dir_;
+  const std::string scan_ = dir_ / "scan.dat";
 };
 
 TEST_P(DemoWorkload, EveryClassMakesProgress) {
@@ -44,7 +30,7 @@ TEST_P(DemoWorkload, EveryClassMakesProgress) {
     demo::workload_config wc;
     wc.priorities = priorities;
     wc.seconds = 2;
-    wc.dir = dir_;
+    wc.dir = dir_.path();
     wc.scan_file = scan_;
     const demo::run_result r = demo::run_workload(**p, wc);
     EXPECT_GT(r.echo.ops, 0u);
