@@ -33,6 +33,7 @@ pool::pool(const pool_options& o) noexcept : opts_(o) {}
 
 result<std::unique_ptr<pool>> pool::create(const pool_options& o) noexcept {
   if (o.switcher == switcher_kind::coroutine) return failure(errno_error(EINVAL));  // callables are stackful
+  if (o.max_pooled_tasks == 0) return failure(errno_error(EINVAL));
   try {
     std::unique_ptr<pool> p(new pool(o));
     work_dispatcher_options wo;
@@ -148,15 +149,26 @@ result<void> pool::shutdown(std::chrono::nanoseconds timeout) noexcept {
 
 // --- pooled tasks -----------------------------------------------------------------
 
-result<pool::pooled*> pool::get_task(switcher_kind k) noexcept {
+result<pool::pooled*> pool::take_task(switcher_kind k) noexcept {
   if (k == switcher_kind::coroutine || static_cast<int>(k) >= switcher_kind_count)
     return failure(errno_error(EINVAL));
-  free_list& fl = free_[static_cast<int>(k)];
+  const int i = static_cast<int>(k);
+  free_list& fl = free_[i];
   fl.pop_lock.lock();
   pooled* p = fl.q.pop();
   fl.pop_lock.unlock();
   if (p) return p;
-  return new_task(k);  // every pooled task of this kind is busy: the slow path
+  // Every pooled task of this kind is out: a new one, within the bound.
+  if (created_[i].load(std::memory_order_relaxed) >= opts_.max_pooled_tasks) return static_cast<pooled*>(nullptr);
+  if (created_[i].fetch_add(1, std::memory_order_relaxed) >= opts_.max_pooled_tasks) {
+    created_[i].fetch_sub(1, std::memory_order_relaxed);
+    return static_cast<pooled*>(nullptr);
+  }
+  auto made = new_task(k);
+  if (made) return made;
+  // (No stack or no memory.) With others of this kind out, f waits for one.
+  if (created_[i].fetch_sub(1, std::memory_order_relaxed) > 1) return static_cast<pooled*>(nullptr);
+  return failure(made.error());
 }
 
 result<pool::pooled*> pool::new_task(switcher_kind k) noexcept {
@@ -177,13 +189,17 @@ result<pool::pooled*> pool::new_task(switcher_kind k) noexcept {
   }
 }
 
-result<pool::job> pool::submit_pooled(pooled& p, const call_options& o) noexcept {
+result<pool::job> pool::submit_pooled(pooled& p, const call_options& o, bool backlog_locked) noexcept {
   p.t->set_cpu_priority(o.cpu);
   p.t->set_io_priority(o.io);
   task* const t = p.t.get();  // p may be recycled and reused as soon as it is submitted
   auto n = wd_->submit_numbered(*t, &pooled_channel_);
   if (!n) {
-    recycle(*t, this);
+    t->set_body(static_cast<task_fn>(nullptr), &p);
+    if (backlog_locked)  // (a submitter waiting for the lock drains after us)
+      free_[static_cast<int>(t->switcher())].q.push(p);
+    else
+      give_back(p);
     return failure(n.error());
   }
   return job(t, *n);
@@ -191,8 +207,133 @@ result<pool::job> pool::submit_pooled(pooled& p, const call_options& o) noexcept
 
 void pool::recycle(task& t, void* self) noexcept {
   auto* p = static_cast<pooled*>(t.user_ptr());
+  pool& pl = *static_cast<pool*>(self);
   t.set_body(static_cast<task_fn>(nullptr), p);  // destroy the callable now, not at reuse
-  static_cast<pool*>(self)->free_[static_cast<int>(t.switcher())].q.push(*p);
+  const switcher_kind k = t.switcher();
+  if (p->job || pl.backlog_.waiting(k) != 0) {
+    std::lock_guard<std::mutex> g(pl.backlog_.lock());
+    if (p->job) {  // its backlog job has ended: the record is free (its number spent)
+      pl.backlog_.release(*p->job);
+      p->job = nullptr;
+    }
+    // Callables wait: p takes the first one, without a trip through the
+    // free list.
+    if (detail::backlog_job* j = pl.backlog_.pop(k)) {
+      pl.install(*p, *j);
+      return;
+    }
+  }
+  pl.give_back(*p);
+}
+
+void pool::give_back(pooled& p) noexcept {
+  const switcher_kind k = p.t->switcher();
+  free_[static_cast<int>(k)].q.push(p);
+  // A submitter announces itself in waiting() before it looks at the free
+  // list: either it finds p there, or we see it here and hand p (or another
+  // free task) to the oldest callable waiting.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (backlog_.waiting(k) != 0) {
+    std::lock_guard<std::mutex> g(backlog_.lock());
+    drain_locked(k);
+  }
+}
+
+// --- the backlog (pool_backlog.hpp) --------------------------------------------------
+
+result<pool::job> pool::submit_backlogged(switcher_kind k, const call_options& o, void* src,
+                                          const detail::callable_ops* ops) noexcept {
+  std::lock_guard<std::mutex> g(backlog_.lock());
+  backlog_.announce(k);  // before any look at the free list: see recycle()
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  drain_locked(k);  // free tasks go to the callables that waited first
+  if (!backlog_.queued(k)) {
+    auto got = take_task(k);
+    if (!got || *got) backlog_.retract(k);
+    if (!got) return failure(got.error());
+    if (*got) {
+      ops->install(src, *(*got)->t);
+      return submit_pooled(**got, o, true);
+    }
+  }
+  auto j = backlog_.push(k, o.cpu, o.io, src, ops);  // keeps the announcement as its count
+  if (!j) {
+    backlog_.retract(k);
+    return failure(j.error());
+  }
+  wd_->hold(1);
+  return job(**j);
+}
+
+void pool::drain_locked(switcher_kind k) noexcept {
+  while (backlog_.queued(k)) {
+    auto got = take_task(k);
+    if (!got || !*got) return;  // none free: the next completion of kind k drains
+    install(**got, *backlog_.pop(k));
+  }
+}
+
+void pool::install(pooled& p, detail::backlog_job& j) noexcept {
+  j.ops->install(j.callable, *p.t);
+  j.ops->destroy(j.callable);
+  p.job = &j;
+  j.st = detail::backlog_job::state::installed;
+  j.t = p.t.get();
+  p.t->set_cpu_priority(j.cpu);
+  p.t->set_io_priority(j.io);
+  // (If a worker runs it to completion at once, its recycle() waits for
+  // this lock: j is complete before it is released.)
+  auto n = wd_->submit_held(*p.t, pooled_channel_);
+  if (n) {
+    j.submission = *n;
+    return;
+  }
+  // The dispatcher refused (ENOMEM growing its queue): the callable ends
+  // unrun, as a cancelled one does, and says so.
+  std::fprintf(stderr, "prio: pool: a callable from the backlog could not be queued (%s); dropped\n",
+               n.error().message().c_str());
+  p.job = nullptr;
+  backlog_.release(j);
+  p.t->set_body(static_cast<task_fn>(nullptr), &p);
+  free_[static_cast<int>(p.t->switcher())].q.push(p);
+  wd_->drop_held(1);
+}
+
+result<void> pool::cancel_held(const job& j) noexcept {
+  detail::backlog_job& b = *j.held_;
+  if (b.owner != &backlog_) return failure(errno_error(EINVAL));  // another pool's
+  std::unique_lock<std::mutex> g(backlog_.lock());
+  if (b.st == detail::backlog_job::state::free || b.seq != j.submission_) return failure(errno_error(EINVAL));
+  if (b.st == detail::backlog_job::state::queued) {
+    backlog_.withdraw(b);
+    g.unlock();
+    wd_->drop_held(1);
+    return success();
+  }
+  task* const t = b.t;
+  const std::uint64_t n = b.submission;
+  g.unlock();
+  return wd_->cancel(*t, n);  // EINVAL once that run has completed
+}
+
+result<std::size_t> pool::cancel_all() noexcept {
+  // The backlog first: a callable that leaves it is installed under its
+  // lock, so one submitted before this call is either withdrawn here or
+  // queued in the dispatcher already, where cancel_all() reaches it.
+  std::size_t n;
+  {
+    std::lock_guard<std::mutex> g(backlog_.lock());
+    n = backlog_.withdraw_all();
+  }
+  wd_->drop_held(n);
+  auto r = wd_->cancel_all();
+  if (!r) return failure(r.error());
+  return *r + n;
+}
+
+std::size_t pool::backlogged() noexcept {
+  std::lock_guard<std::mutex> g(backlog_.lock());
+  return backlog_.queued_jobs();
 }
 
 std::size_t pool::pooled_tasks() const noexcept {

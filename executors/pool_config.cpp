@@ -18,6 +18,7 @@ pool_options pool_options::from_config(const config& c) {
   o.exec.track_task_time = c.get_bool("track_task_time");
   o.exec.stats_publish_interval = std::chrono::microseconds(c.get_uint("stats_publish_us"));
   o.stack_size = c.get_size("stack_size");
+  o.max_pooled_tasks = static_cast<std::size_t>(c.get_uint("max_pooled_tasks"));
   // The schema restricts the value to the switcher names.
   o.switcher = parse_switcher(c.get_choice("switcher")).value();
   o.cpu_pinning = c.get_bool("cpu_pinning");

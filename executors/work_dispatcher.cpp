@@ -107,8 +107,27 @@ result<std::uint64_t> work_dispatcher::submit_numbered(task& t, const channel* c
   return n;
 }
 
+void work_dispatcher::hold(std::size_t n) noexcept {
+  held_.fetch_add(n, std::memory_order_seq_cst);
+  submitted_.fetch_add(n, std::memory_order_seq_cst);
+}
+
+result<std::uint64_t> work_dispatcher::submit_held(task& t, const channel& ch) noexcept {
+  task* p = &t;
+  std::uint64_t n = 0;
+  PRIO_TRY(submit_tasks(std::span<task* const>(&p, 1), ch, &n, true));
+  return n;
+}
+
+void work_dispatcher::drop_held(std::size_t n) noexcept {
+  if (n == 0) return;
+  held_.fetch_sub(n, std::memory_order_seq_cst);
+  cancelled_.fetch_add(n, std::memory_order_relaxed);
+  note_executed(n);
+}
+
 result<void> work_dispatcher::submit_tasks(std::span<task* const> tasks, const channel& ch,
-                                           std::uint64_t* numbers) noexcept {
+                                           std::uint64_t* numbers, bool held) noexcept {
   if (ch.wd != this) return failure(errno_error(EINVAL));
   for (task* t : tasks) {
     if (!t) return failure(errno_error(EINVAL));
@@ -146,8 +165,9 @@ result<void> work_dispatcher::submit_tasks(std::span<task* const> tasks, const c
     t->dispatcher_.store(this, std::memory_order_release);
     if (numbers) *numbers++ = seq;
   }
-  submitted_.fetch_add(tasks.size(), std::memory_order_seq_cst);
+  if (!held) submitted_.fetch_add(tasks.size(), std::memory_order_seq_cst);
   queued_.fetch_add(tasks.size(), std::memory_order_seq_cst);  // after the pushes: see claim()
+  if (held) held_.fetch_sub(tasks.size(), std::memory_order_seq_cst);  // after: never both uncounted
   const std::size_t handoffs = pick_sleepers(to_w, to_t, max_handoffs);
   lock_.unlock();
   deliver(to_w, to_t, handoffs);
@@ -402,7 +422,7 @@ void work_dispatcher::maybe_notify() noexcept {
   if (waiters_.load(std::memory_order_seq_cst) == 0) return;
   const std::uint64_t e = executed_.load(std::memory_order_seq_cst);
   const std::uint64_t s = submitted_.load(std::memory_order_seq_cst);
-  if (queued_.load(std::memory_order_seq_cst) <= wake_undispatched_.load(std::memory_order_seq_cst) &&
+  if (undispatched_now() <= wake_undispatched_.load(std::memory_order_seq_cst) &&
       s - e <= wake_unexecuted_.load(std::memory_order_seq_cst))
     notify_waiters();
 }
@@ -430,7 +450,7 @@ result<void> work_dispatcher::wait(std::size_t max_undispatched, std::size_t max
   auto done = [&] {
     const std::uint64_t e = executed_.load(std::memory_order_seq_cst);  // before submitted_
     const std::uint64_t s = submitted_.load(std::memory_order_seq_cst);
-    return queued_.load(std::memory_order_seq_cst) <= max_undispatched && s - e <= max_unexecuted;
+    return undispatched_now() <= max_undispatched && s - e <= max_unexecuted;
   };
   if (done()) return success();
   std::unique_lock<std::mutex> lk(wait_mutex_);
@@ -461,7 +481,8 @@ work_dispatcher_stats work_dispatcher::stats() const noexcept {
   work_dispatcher_stats s;
   s.executed = executed_.load();
   s.submitted = submitted_.load();
-  s.undispatched = queued_.load();
+  s.undispatched = undispatched_now();
+  s.held = held_.load();
   s.unexecuted = s.submitted - s.executed;
   s.handoffs = handoffs_.load();
   s.cancelled = cancelled_.load();
@@ -483,7 +504,7 @@ std::size_t work_dispatcher::undispatched(priority p) const noexcept {
 
 result<void> work_dispatcher::close() noexcept {
   lock_.lock();
-  const bool busy = !workers_.empty() || queued_.load() != 0;
+  const bool busy = !workers_.empty() || undispatched_now() != 0;
   if (!busy) closed_ = true;
   lock_.unlock();
   if (busy) return failure(errno_error(EBUSY));

@@ -125,6 +125,10 @@ const config_schema& default_schema() {
     s.add_size("stack_size", "256K",
                "Stack size of each stackful task (K/M/G suffixes); a guard page is added below it.")
         .range(16 * 1024, 1024 * 1024 * 1024);  // stack_pool's bounds (a test checks they agree)
+    s.add_uint("max_pooled_tasks", 4096,
+               "Most tasks the pool keeps for submitted callables, per switcher kind; callables "
+               "submitted while all are out wait in the pool's backlog.")
+        .range(1, std::uint64_t{1} << 24);
     s.add_choice("switcher", {"none", "sjlj", "ucontext", "asm", "coroutine"}, "asm",
                  "Default context switcher for new tasks.");
     s.add_bool("cpu_pinning", false, "Pin each pool executor thread to one CPU core.");

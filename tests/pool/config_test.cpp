@@ -28,6 +28,7 @@ TEST(PoolConfig, ShippedFileParses) {
   EXPECT_EQ(o->threads, 0u);
   EXPECT_EQ(o->exec.ring_entries, 256u);
   EXPECT_EQ(o->stack_size, 256u * 1024);
+  EXPECT_EQ(o->max_pooled_tasks, 4096u);
   EXPECT_EQ(o->switcher, switcher_kind::asm_switch);
   EXPECT_FALSE(o->cpu_pinning);
   EXPECT_EQ(o->spin_before_sleep, std::chrono::microseconds(50));
@@ -39,7 +40,7 @@ TEST(PoolConfig, EveryOptionReachesThePool) {
   const std::string path = write_temp(
       "threads=3\nring_entries=32\nstack_size=128K\nswitcher=sjlj\ncpu_pinning=yes\n"
       "spin_before_sleep_us=7\nregistered_buffers_small=8\nregistered_buffers_large=1\n"
-      "low_priority_io_cap=5\ntrack_task_time=false\nstats_publish_us=250\n");
+      "low_priority_io_cap=5\ntrack_task_time=false\nstats_publish_us=250\nmax_pooled_tasks=4\n");
   auto o = pool_options::load(path);
   ::unlink(path.c_str());
   ASSERT_TRUE(o) << o.error().message;
@@ -49,6 +50,7 @@ TEST(PoolConfig, EveryOptionReachesThePool) {
   EXPECT_FALSE(o->exec.track_task_time);
   EXPECT_EQ(o->exec.stats_publish_interval, std::chrono::microseconds(250));
   EXPECT_EQ(o->stack_size, 128u * 1024);
+  EXPECT_EQ(o->max_pooled_tasks, 4u);
   EXPECT_EQ(o->switcher, switcher_kind::sjlj);
   EXPECT_TRUE(o->cpu_pinning);
   EXPECT_EQ(o->spin_before_sleep, std::chrono::microseconds(7));
@@ -61,6 +63,7 @@ TEST(PoolConfig, EveryOptionReachesThePool) {
   for (int i = 0; i < 30; ++i) ASSERT_TRUE((*p)->submit([&ran](task& t) { ran += t.yield() ? 1 : 0; }));
   ASSERT_TRUE((*p)->wait(30s));
   EXPECT_EQ(ran.load(), 30);
+  EXPECT_LE((*p)->pooled_tasks(), 4u);  // the other callables waited in the backlog
 }
 
 TEST(PoolConfig, EnvironmentOverridesTheFile) {

@@ -12,18 +12,6 @@
 namespace prio::test {
 namespace {
 
-// capture_probe: a capture that counts its own destruction once, however
-// often the callable holding it is moved (a moved-from probe counts nothing).
-struct capture_probe {
-  std::atomic<int>* destroyed;
-  explicit capture_probe(std::atomic<int>& d) : destroyed(&d) {}
-  capture_probe(capture_probe&& o) noexcept : destroyed(std::exchange(o.destroyed, nullptr)) {}
-  capture_probe(const capture_probe&) = delete;
-  ~capture_probe() {
-    if (destroyed) destroyed->fetch_add(1);
-  }
-};
-
 // One pool thread held inside a callable that does not yield: nothing else
 // is taken while it spins, so a job submitted meanwhile stays queued.
 TEST(JobCancel, QueuedJobNeverRunsAndIsDestroyedAtOnce) {

@@ -111,6 +111,18 @@ inline auto hour_job(std::atomic<int>& waiting, std::error_code& seen) {
   };
 }
 
+// capture_probe: a capture that counts its own destruction once, however
+// often the callable holding it is moved (a moved-from probe counts nothing).
+struct capture_probe {
+  std::atomic<int>* destroyed;
+  explicit capture_probe(std::atomic<int>& d) : destroyed(&d) {}
+  capture_probe(capture_probe&& o) noexcept : destroyed(std::exchange(o.destroyed, nullptr)) {}
+  capture_probe(const capture_probe&) = delete;
+  ~capture_probe() {
+    if (destroyed) destroyed->fetch_add(1);
+  }
+};
+
 // worker_threads: n threads each running a dispatch_worker on wd until it
 // is told to quit; for tests that drive the dispatcher directly.
 class worker_threads {

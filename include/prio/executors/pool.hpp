@@ -11,7 +11,11 @@
 //
 // A submitted callable runs in a task the pool keeps: tasks come from a free
 // list and return to it when they complete, so steady state allocates
-// nothing (a new task is created only when every pooled one is busy).
+// nothing (a new task is created only when every pooled one is busy). Each
+// switcher kind has at most max_pooled_tasks of them (a stackful one holds
+// a stack and two memory mappings); callables submitted beyond that wait in
+// the pool's backlog (pool_backlog.hpp) and move into the first pooled task
+// of their kind to complete, highest CPU priority first.
 #pragma once
 
 #include <chrono>
@@ -29,6 +33,7 @@
 #include <vector>
 
 #include "prio/executors/executor.hpp"
+#include "prio/executors/pool_backlog.hpp"
 #include "prio/executors/task.hpp"
 #include "prio/executors/work_dispatcher.hpp"
 #include "prio/runtime/config.hpp"
@@ -41,6 +46,10 @@ struct pool_options {
   executor_options exec{};       // ring_entries, low_priority_io_cap
   switcher_kind switcher = switcher_kind::asm_switch;  // of pooled tasks
   std::size_t stack_size = 0;    // of pooled stackful tasks; 0: the default
+  // The most pooled tasks of each switcher kind (>= 1). Callables submitted
+  // while that many are out wait in the backlog, unrun, until one completes:
+  // a callable that waits for one behind it in the backlog waits forever.
+  std::size_t max_pooled_tasks = 4096;
   bool cpu_pinning = false;      // thread i on the i-th allowed CPU
   std::chrono::microseconds spin_before_sleep{50};
   // Registered (fixed) buffers each executor with a ring gets at start
@@ -73,13 +82,18 @@ class pool {
   class job {
    public:
     job() noexcept = default;
-    std::uint64_t submission() const noexcept { return submission_; }  // 0: none
+    // submission(): the pooled task's submission number, or the backlog's
+    // number for a callable that had to wait there; 0: none.
+    std::uint64_t submission() const noexcept { return submission_; }
+    bool held() const noexcept { return held_ != nullptr; }  // it went to the backlog
 
    private:
     friend class pool;
     job(task* t, std::uint64_t n) noexcept : t_(t), submission_(n) {}
+    explicit job(detail::backlog_job& j) noexcept : submission_(j.seq), held_(&j) {}
     task* t_ = nullptr;
     std::uint64_t submission_ = 0;
+    detail::backlog_job* held_ = nullptr;
   };
 
   // create() starts the executor threads; it returns once each has its
@@ -101,11 +115,13 @@ class pool {
   // work_dispatcher::cancel_all): queued work never runs, running work's
   // waits return ECANCELED. For a prompt stop: cancel_all(), then
   // shutdown(). Returns how many queued submissions left unrun. Any thread.
-  result<std::size_t> cancel_all() noexcept { return wd_->cancel_all(); }
+  result<std::size_t> cancel_all() noexcept;
   // submit(f, o) runs f() or f(task&) (returning void or result<int64_t>) in
   // a pooled task. f must fit task::inline_capacity bytes (compile-time
-  // check). Any thread. ENOMEM if a new task was needed and none could be
-  // made. The job it returns is the handle cancel(job) takes.
+  // check). Any thread. With max_pooled_tasks of the kind out (or a new one
+  // failing to be made while others are out) f waits in the backlog; ENOMEM
+  // if a new task was needed and none could be made. The job it returns is
+  // the handle cancel(job) takes.
   template <class F>
     requires(std::is_invocable_v<std::decay_t<F>&> || std::is_invocable_v<std::decay_t<F>&, task&>)
   result<job> submit(F&& f, call_options o = {}) noexcept;
@@ -115,6 +131,7 @@ class pool {
   // runs to its end). EINVAL once the job has ended, for a default job and
   // for another pool's job. Any thread.
   result<void> cancel(const job& j) noexcept {
+    if (j.held_) return cancel_held(j);
     if (!j.t_) return failure(errno_error(EINVAL));
     return wd_->cancel(*j.t_, j.submission_);
   }
@@ -143,11 +160,14 @@ class pool {
   result<std::vector<executor_stats>> live_stats() const noexcept;
   // pooled_tasks() is how many tasks the pool has created for callables.
   std::size_t pooled_tasks() const noexcept;
+  // backlogged() is how many callables wait in the backlog now.
+  std::size_t backlogged() noexcept;
 
  private:
   struct pooled {
     mpsc_node free_node;
     std::unique_ptr<task> t;
+    detail::backlog_job* job = nullptr;  // the backlog's job it runs, if any
   };
   struct free_list {
     mpsc_queue<pooled, &pooled::free_node> q;  // pushed by workers, popped under lock
@@ -156,15 +176,34 @@ class pool {
 
   explicit pool(const pool_options& o) noexcept;
   void thread_main(unsigned i) noexcept;
-  result<pooled*> get_task(switcher_kind k) noexcept;
+  // take_task(): a free pooled task of kind k, else a new one while k has
+  // fewer than max_pooled_tasks; nullptr when the callable must wait in the
+  // backlog. EINVAL for coroutine or unknown kinds; a new task's error
+  // (ENOMEM) only while no other task of the kind exists.
+  result<pooled*> take_task(switcher_kind k) noexcept;
   result<pooled*> new_task(switcher_kind k) noexcept;
-  result<job> submit_pooled(pooled& p, const call_options& o) noexcept;
+  // submit_pooled(): p (its callable set) to the dispatcher; a refused p
+  // goes back to the free list.
+  result<job> submit_pooled(pooled& p, const call_options& o, bool backlog_locked = false) noexcept;
+  // give_back() puts a free p on its free list, or hands it to the backlog.
+  void give_back(pooled& p) noexcept;
+  // submit_backlogged(): submit(f)'s path while the backlog of kind k is
+  // not empty or take_task() found nothing; src is the callable wrapper.
+  result<job> submit_backlogged(switcher_kind k, const call_options& o, void* src,
+                                const detail::callable_ops* ops) noexcept;
+  // drain_locked() moves kind k's backlog into free (or new) pooled tasks and
+  // submits them; install() is one such move. Under backlog_.lock().
+  void drain_locked(switcher_kind k) noexcept;
+  void install(pooled& p, detail::backlog_job& j) noexcept;
+  result<void> cancel_held(const job& j) noexcept;
   static void recycle(task& t, void* self) noexcept;
 
   pool_options opts_;
   std::unique_ptr<work_dispatcher> wd_;
   work_dispatcher::channel pooled_channel_;
   free_list free_[switcher_kind_count];
+  std::atomic<std::size_t> created_[switcher_kind_count] = {};  // pooled tasks of each kind
+  detail::pool_backlog backlog_;
 
   std::vector<std::thread> threads_;
   std::vector<executor_stats> final_stats_;  // each written under start_mutex_
@@ -182,10 +221,7 @@ template <class F>
 result<pool::job> pool::submit(F&& f, call_options o) noexcept {
   using D = std::decay_t<F>;
   const switcher_kind k = o.switcher.value_or(opts_.switcher);
-  auto got = get_task(k);
-  if (!got) return failure(got.error());
-  pooled& p = **got;
-  p.t->set_body([fn = D(std::forward<F>(f))](task& t) mutable -> result<std::int64_t> {
+  auto w = [fn = D(std::forward<F>(f))](task& t) mutable -> result<std::int64_t> {
     if constexpr (std::is_invocable_v<D&, task&>) {
       using R = std::invoke_result_t<D&, task&>;
       if constexpr (std::is_void_v<R>) {
@@ -203,8 +239,17 @@ result<pool::job> pool::submit(F&& f, call_options o) noexcept {
         return fn();
       }
     }
-  });
-  return submit_pooled(p, o);
+  };
+  using W = decltype(w);
+  if (backlog_.waiting(k) == 0) {  // else older callables of kind k wait: no overtaking them
+    auto got = take_task(k);
+    if (!got) return failure(got.error());
+    if (*got) {
+      (*got)->t->set_body(std::move(w));
+      return submit_pooled(**got, o);
+    }
+  }
+  return submit_backlogged(k, o, &w, &detail::callable_ops_for<W>);
 }
 
 }  // namespace prio

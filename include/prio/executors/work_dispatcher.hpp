@@ -112,7 +112,8 @@ struct work_dispatcher_options {
 };
 
 struct work_dispatcher_stats {
-  std::size_t undispatched = 0;  // submitted, not yet taken by an executor
+  std::size_t undispatched = 0;  // submitted, not yet taken by an executor (held ones included)
+  std::size_t held = 0;          // of which a pool holds back in its backlog (pool.hpp)
   std::size_t unexecuted = 0;    // submitted, not yet completed (includes the above)
   std::size_t executors = 0;     // registered workers
   std::size_t sleeping = 0;      // of which asleep
@@ -205,12 +206,25 @@ class work_dispatcher {
   result<void> close() noexcept;
 
   work_dispatcher_stats stats() const noexcept;
-  // undispatched(p) is how many tasks of CPU priority p wait to be taken.
+  // undispatched(p) is how many tasks of CPU priority p wait to be taken
+  // (in the queues: held submissions are not counted here).
   std::size_t undispatched(priority p) const noexcept;
   std::chrono::microseconds spin_before_sleep() const noexcept { return opts_.spin_before_sleep; }
 
  private:
   friend class dispatch_worker;
+  friend class pool;
+  // Held submissions: a pool's callables that wait in its backlog for a
+  // pooled task (pool.hpp). They count as submitted and undispatched (so
+  // wait() and stats() see them) until submit_held() queues one in a task
+  // or drop_held() ends them unrun (cancelled). Any thread.
+  void hold(std::size_t n) noexcept;
+  result<std::uint64_t> submit_held(task& t, const channel& ch) noexcept;
+  void drop_held(std::size_t n) noexcept;
+  std::size_t undispatched_now() const noexcept {  // queued_ first: a move from held_ is never missed
+    const std::size_t q = queued_.load(std::memory_order_seq_cst);
+    return q + held_.load(std::memory_order_seq_cst);
+  }
   explicit work_dispatcher(const work_dispatcher_options& o) noexcept
       : opts_(o), default_channel_{this, o.on_complete, o.on_complete_arg} {}
   static void task_completed(task& t, void* ch) noexcept;
@@ -222,8 +236,10 @@ class work_dispatcher {
   // withdraw_locked(): t, queued and claimed by the caller, leaves the queue
   // and completes unrun (ECANCELED). Called under lock_, returns unlocked.
   void withdraw_locked(task& t) noexcept;
-  // numbers: where each task's submission number goes (or null).
-  result<void> submit_tasks(std::span<task* const> tasks, const channel& ch, std::uint64_t* numbers) noexcept;
+  // numbers: where each task's submission number goes (or null); held:
+  // the tasks carry held submissions (counted in submitted_ already).
+  result<void> submit_tasks(std::span<task* const> tasks, const channel& ch, std::uint64_t* numbers,
+                            bool held = false) noexcept;
   // cancel_submission(): cancel(t) for submission `only` (0: the current one).
   result<void> cancel_submission(task& t, std::uint64_t only) noexcept;
 
@@ -270,6 +286,7 @@ class work_dispatcher {
   alignas(64) std::atomic<int> idle_{0};  // workers spinning or asleep (a hint, no lock)
   std::atomic<int> spinning_{0};          // workers in the idle poll loop
   alignas(64) std::atomic<std::uint64_t> executed_{0};
+  std::atomic<std::size_t> held_{0};  // submissions held back by a pool (hold())
   std::atomic<std::uint64_t> handoffs_{0};
   std::atomic<std::uint64_t> cancelled_{0};
 
