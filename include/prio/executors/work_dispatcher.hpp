@@ -221,9 +221,12 @@ class work_dispatcher {
   void hold(std::size_t n) noexcept;
   result<std::uint64_t> submit_held(task& t, const channel& ch) noexcept;
   void drop_held(std::size_t n) noexcept;
-  std::size_t undispatched_now() const noexcept {  // queued_ first: a move from held_ is never missed
-    const std::size_t q = queued_.load(std::memory_order_seq_cst);
-    return q + held_.load(std::memory_order_seq_cst);
+  // undispatched_now(): queued plus held. held_ is read first: a held
+  // submission moves to queued_ (incremented) before held_ lets it go, so
+  // it is counted once or twice here, never missed.
+  std::size_t undispatched_now() const noexcept {
+    const std::size_t h = held_.load(std::memory_order_seq_cst);
+    return h + queued_.load(std::memory_order_seq_cst);
   }
   explicit work_dispatcher(const work_dispatcher_options& o) noexcept
       : opts_(o), default_channel_{this, o.on_complete, o.on_complete_arg} {}
