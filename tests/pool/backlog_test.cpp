@@ -42,6 +42,20 @@ class gate {
   std::atomic<bool> open_{false};
 };
 
+// gated_pool: a pool whose first `held` pooled tasks (and threads) a gate
+// holds from the start; it opens the gate before the pool goes, so a test
+// that stops early never leaves ~pool() waiting for the holders.
+struct gated_pool {
+  gated_pool(const pool_options& o, int held) : p(make_pool(o)) { ok = p && g.hold(*p, held); }
+  // n threads, n pooled tasks, all held: whatever is submitted waits in the backlog.
+  explicit gated_pool(unsigned n) : gated_pool(bounded(n, n), static_cast<int>(n)) {}
+  ~gated_pool() { g.open(); }
+  pool* operator->() const { return p.get(); }
+  gate g;  // (declared first: destroyed after the pool)
+  std::unique_ptr<pool> p;
+  bool ok = false;
+};
+
 class PoolBacklog : public ::testing::TestWithParam<unsigned> {};
 
 TEST_P(PoolBacklog, EveryCallableRunsOnceWithinTheBound) {
@@ -145,10 +159,8 @@ INSTANTIATE_TEST_SUITE_P(Pool, PoolBacklog, ::testing::ValuesIn(thread_counts), 
 // meanwhile waits in the backlog, and leaves it by priority, FIFO within a
 // level.
 TEST(PoolBacklogOrder, HighestPriorityFirstFifoWithinALevel) {
-  auto p = make_pool(bounded(1, 1));
-  ASSERT_TRUE(p);
-  gate g;
-  ASSERT_TRUE(g.hold(*p, 1));
+  gated_pool p(1);
+  ASSERT_TRUE(p.ok);
   std::mutex mu;
   std::vector<int> order;
   const priority levels[] = {priority::low, priority::normal, priority::high,
@@ -168,17 +180,15 @@ TEST(PoolBacklogOrder, HighestPriorityFirstFifoWithinALevel) {
   EXPECT_EQ(st.held, 6u);
   EXPECT_EQ(st.undispatched, 6u);
   EXPECT_EQ(st.submitted - st.executed, 7u);
-  g.open();
+  p.g.open();
   ASSERT_TRUE(p->wait(20s));
   EXPECT_EQ(order, (std::vector<int>{2, 5, 1, 4, 0, 3}));
   EXPECT_EQ(p->pooled_tasks(), 1u);
 }
 
 TEST(PoolBacklogWait, HeldCallablesCountAsUndispatchedAndUnexecuted) {
-  auto p = make_pool(bounded(1, 1));
-  ASSERT_TRUE(p);
-  gate g;
-  ASSERT_TRUE(g.hold(*p, 1));
+  gated_pool p(1);
+  ASSERT_TRUE(p.ok);
   std::atomic<int> ran{0};
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(p->submit([&ran] { ran.fetch_add(1); }));
   // The gate holds the only task: none of the five can run, so each of
@@ -191,16 +201,14 @@ TEST(PoolBacklogWait, HeldCallablesCountAsUndispatchedAndUnexecuted) {
   EXPECT_EQ(r.error(), std::errc::stream_timeout);
   EXPECT_TRUE(p->wait(5, 6, 10ms));
   EXPECT_EQ(ran.load(), 0);
-  g.open();
+  p.g.open();
   ASSERT_TRUE(p->wait(20s));
   EXPECT_EQ(ran.load(), 5);
 }
 
 TEST(PoolBacklogCancel, HeldCallableIsDestroyedUnrun) {
-  auto p = make_pool(bounded(1, 1));
-  ASSERT_TRUE(p);
-  gate g;
-  ASSERT_TRUE(g.hold(*p, 1));
+  gated_pool p(1);
+  ASSERT_TRUE(p.ok);
   std::atomic<int> ran{0}, destroyed{0};
   auto j = p->submit([&ran, probe = capture_probe(destroyed)] { ran.fetch_add(1); });
   ASSERT_TRUE(j);
@@ -212,7 +220,7 @@ TEST(PoolBacklogCancel, HeldCallableIsDestroyedUnrun) {
   auto again = p->cancel(*j);
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error(), std::errc::invalid_argument);
-  g.open();
+  p.g.open();
   ASSERT_TRUE(p->wait(20s));
   EXPECT_EQ(ran.load(), 0);
   const auto st = p->dispatcher().stats();
@@ -223,10 +231,8 @@ TEST(PoolBacklogCancel, HeldCallableIsDestroyedUnrun) {
 // A held job's handle follows it into its pooled task: cancelled while it
 // runs there, its wait returns ECANCELED; once ended, the handle is refused.
 TEST(PoolBacklogCancel, HandleReachesTheRunItBecame) {
-  auto p = make_pool(bounded(1, 1));
-  ASSERT_TRUE(p);
-  gate g;
-  ASSERT_TRUE(g.hold(*p, 1));
+  gated_pool p(1);
+  ASSERT_TRUE(p.ok);
   std::atomic<bool> waiting{false};
   std::error_code seen;
   auto j = p->submit([&](task& t) {
@@ -235,7 +241,7 @@ TEST(PoolBacklogCancel, HandleReachesTheRunItBecame) {
   });
   ASSERT_TRUE(j);
   ASSERT_TRUE(j->held());
-  g.open();
+  p.g.open();
   ASSERT_TRUE(eventually([&] { return waiting.load(std::memory_order_acquire); }));
   ASSERT_TRUE(p->cancel(*j));
   ASSERT_TRUE(p->wait(20s));
@@ -246,10 +252,8 @@ TEST(PoolBacklogCancel, HandleReachesTheRunItBecame) {
 }
 
 TEST(PoolBacklogCancel, CancelAllEmptiesTheBacklog) {
-  auto p = make_pool(bounded(2, 2));
-  ASSERT_TRUE(p);
-  gate g;
-  ASSERT_TRUE(g.hold(*p, 2));
+  gated_pool p(2);
+  ASSERT_TRUE(p.ok);
   std::atomic<int> ran{0}, destroyed{0};
   for (int i = 0; i < 10; ++i)
     ASSERT_TRUE(p->submit([&ran, probe = capture_probe(destroyed)] { ran.fetch_add(1); }));
@@ -257,7 +261,7 @@ TEST(PoolBacklogCancel, CancelAllEmptiesTheBacklog) {
   ASSERT_TRUE(n);
   EXPECT_EQ(*n, 10u);
   EXPECT_EQ(destroyed.load(), 10);
-  g.open();
+  p.g.open();
   ASSERT_TRUE(p->wait(20s));
   EXPECT_EQ(ran.load(), 0);
   // Submissions after cancel_all() run as usual, through the backlog too.
@@ -267,11 +271,9 @@ TEST(PoolBacklogCancel, CancelAllEmptiesTheBacklog) {
 }
 
 TEST(PoolBacklogCancel, AnotherPoolsHeldJobIsRefused) {
-  auto a = make_pool(bounded(1, 1));
+  gated_pool a(1);
   auto b = make_pool(bounded(1, 1));
-  ASSERT_TRUE(a && b);
-  gate g;
-  ASSERT_TRUE(g.hold(*a, 1));
+  ASSERT_TRUE(a.ok && b);
   std::atomic<int> ran{0};
   auto j = a->submit([&ran] { ran.fetch_add(1); });
   ASSERT_TRUE(j);
@@ -279,7 +281,7 @@ TEST(PoolBacklogCancel, AnotherPoolsHeldJobIsRefused) {
   auto r = b->cancel(*j);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), std::errc::invalid_argument);
-  g.open();
+  a.g.open();
   ASSERT_TRUE(a->wait(20s));
   EXPECT_EQ(ran.load(), 1);
 }
@@ -304,10 +306,8 @@ TEST(PoolBacklogBurst, StackfulBurstBeyondTheMapLimitRuns) {
   constexpr int kCalls = 40000;
   EXPECT_EQ(o.max_pooled_tasks, 4096u);  // the default
 #endif
-  auto p = make_pool(o);
-  ASSERT_TRUE(p);
-  gate g;
-  ASSERT_TRUE(g.hold(*p, 2));
+  gated_pool p(o, 2);
+  ASSERT_TRUE(p.ok);
   std::atomic<int> ran{0};
   for (int i = 0; i < kCalls; ++i) {
     auto j = p->submit([&ran] { ran.fetch_add(1, std::memory_order_relaxed); });
@@ -315,7 +315,7 @@ TEST(PoolBacklogBurst, StackfulBurstBeyondTheMapLimitRuns) {
   }
   EXPECT_LE(p->pooled_tasks(), o.max_pooled_tasks);
   EXPECT_EQ(p->backlogged(), kCalls + 2 - o.max_pooled_tasks);
-  g.open();
+  p.g.open();
   ASSERT_TRUE(p->wait(120s));
   EXPECT_EQ(ran.load(), kCalls);
 }
