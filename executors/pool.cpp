@@ -150,8 +150,6 @@ result<void> pool::shutdown(std::chrono::nanoseconds timeout) noexcept {
 // --- pooled tasks -----------------------------------------------------------------
 
 result<pool::pooled*> pool::take_task(switcher_kind k) noexcept {
-  if (k == switcher_kind::coroutine || static_cast<int>(k) >= switcher_kind_count)
-    return failure(errno_error(EINVAL));
   const int i = static_cast<int>(k);
   free_list& fl = free_[i];
   fl.pop_lock.lock();

@@ -286,6 +286,24 @@ TEST(PoolBacklogCancel, AnotherPoolsHeldJobIsRefused) {
   EXPECT_EQ(ran.load(), 1);
 }
 
+// A callable's switcher must be a stackful one or none: coroutine (a
+// callable is no coroutine) and values outside the enum are EINVAL, before
+// any pooled task or backlog record is touched.
+TEST(PoolBacklogOptions, BadSwitcherIsRefused) {
+  auto p = make_pool(bounded(1, 1));
+  ASSERT_TRUE(p);
+  std::atomic<int> ran{0};
+  for (auto k : {switcher_kind::coroutine, static_cast<switcher_kind>(switcher_kind_count),
+                 static_cast<switcher_kind>(200)}) {
+    auto j = p->submit([&ran] { ran.fetch_add(1); }, {.switcher = k});
+    ASSERT_FALSE(j);
+    EXPECT_EQ(j.error(), std::errc::invalid_argument);
+  }
+  ASSERT_TRUE(p->wait(20s));
+  EXPECT_EQ(ran.load(), 0);
+  EXPECT_EQ(p->pooled_tasks(), 0u);
+}
+
 TEST(PoolBacklogOptions, ZeroBoundIsRefused) {
   auto r = pool::create(bounded(1, 0));
   ASSERT_FALSE(r);

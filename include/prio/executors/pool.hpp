@@ -178,8 +178,8 @@ class pool {
   void thread_main(unsigned i) noexcept;
   // take_task(): a free pooled task of kind k, else a new one while k has
   // fewer than max_pooled_tasks; nullptr when the callable must wait in the
-  // backlog. EINVAL for coroutine or unknown kinds; a new task's error
-  // (ENOMEM) only while no other task of the kind exists.
+  // backlog. k is a stackful kind or none (submit() checked); a new task's
+  // error (ENOMEM) only while no other task of the kind exists.
   result<pooled*> take_task(switcher_kind k) noexcept;
   result<pooled*> new_task(switcher_kind k) noexcept;
   // submit_pooled(): p (its callable set) to the dispatcher; a refused p
@@ -221,6 +221,8 @@ template <class F>
 result<pool::job> pool::submit(F&& f, call_options o) noexcept {
   using D = std::decay_t<F>;
   const switcher_kind k = o.switcher.value_or(opts_.switcher);
+  if (k == switcher_kind::coroutine || static_cast<int>(k) >= switcher_kind_count)
+    return failure(errno_error(EINVAL));  // callables run on stacks (or none)
   auto w = [fn = D(std::forward<F>(f))](task& t) mutable -> result<std::int64_t> {
     if constexpr (std::is_invocable_v<D&, task&>) {
       using R = std::invoke_result_t<D&, task&>;
