@@ -197,6 +197,9 @@ result<void> echo_service::run_pool(const std::function<void(std::uint16_t)>& on
   po.exec.fixed_files = opts_.max_connections + 64;
   po.switcher = opts_.switcher;
   po.stack_size = 64 * 1024;
+  // Each open connection holds its pooled task until it closes: as many
+  // tasks as connections, or those beyond the bound would wait unserved.
+  po.max_pooled_tasks = opts_.max_connections;
   po.registered_buffers_small = 0;  // the echo copies through each task's own buffer
   po.registered_buffers_large = 0;
   auto pr = pool::create(po);
