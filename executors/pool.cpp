@@ -193,11 +193,7 @@ result<pool::job> pool::submit_pooled(pooled& p, const call_options& o, bool bac
   task* const t = p.t.get();  // p may be recycled and reused as soon as it is submitted
   auto n = wd_->submit_numbered(*t, &pooled_channel_);
   if (!n) {
-    t->set_body(static_cast<task_fn>(nullptr), &p);
-    if (backlog_locked)  // (a submitter waiting for the lock drains after us)
-      free_[static_cast<int>(t->switcher())].q.push(p);
-    else
-      give_back(p);
+    unused(p, backlog_locked);
     return failure(n.error());
   }
   return job(t, *n);
@@ -221,11 +217,19 @@ void pool::recycle(task& t, void* self) noexcept {
       return;
     }
   }
-  pl.give_back(*p);
+  pl.give_back(*p, k);
 }
 
-void pool::give_back(pooled& p) noexcept {
+void pool::unused(pooled& p, bool backlog_locked) noexcept {
   const switcher_kind k = p.t->switcher();
+  p.t->set_body(static_cast<task_fn>(nullptr), &p);
+  if (backlog_locked)  // (the lock's next holder drains: see submit_backlogged())
+    free_[static_cast<int>(k)].q.push(p);
+  else
+    give_back(p, k);
+}
+
+void pool::give_back(pooled& p, switcher_kind k) noexcept {
   free_[static_cast<int>(k)].q.push(p);
   // A submitter announces itself in waiting() before it looks at the free
   // list: either it finds p there, or we see it here and hand p (or another
@@ -292,8 +296,7 @@ void pool::install(pooled& p, detail::backlog_job& j) noexcept {
                n.error().message().c_str());
   p.job = nullptr;
   backlog_.release(j);
-  p.t->set_body(static_cast<task_fn>(nullptr), &p);
-  free_[static_cast<int>(p.t->switcher())].q.push(p);
+  unused(p, true);
   wd_->drop_held(1);
 }
 

@@ -185,8 +185,12 @@ class pool {
   // submit_pooled(): p (its callable set) to the dispatcher; a refused p
   // goes back to the free list.
   result<job> submit_pooled(pooled& p, const call_options& o, bool backlog_locked = false) noexcept;
-  // give_back() puts a free p on its free list, or hands it to the backlog.
-  void give_back(pooled& p) noexcept;
+  // unused(): p's callable, never run, is destroyed and p is free again
+  // (only pushed on its free list when the caller holds the backlog lock).
+  void unused(pooled& p, bool backlog_locked) noexcept;
+  // give_back() puts a free p of kind k on its free list, or hands it to
+  // the backlog.
+  void give_back(pooled& p, switcher_kind k) noexcept;
   // submit_backlogged(): submit(f)'s path while the backlog of kind k is
   // not empty or take_task() found nothing; src is the callable wrapper.
   result<job> submit_backlogged(switcher_kind k, const call_options& o, void* src,
