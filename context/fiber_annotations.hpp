@@ -3,7 +3,7 @@
 // Private to the context layer. Every stackful switcher keeps one
 // fiber_annotations per context and calls, in this order:
 //   created(stack)                          when its stack is assigned
-//   resume:  t = before_resume(stack); <switch in>;  after_resume(t)
+//   resume:  before_resume(stack, t); <switch in>;  after_resume(t)
 //   inside:  entered() first thing on the new stack and after every switch in
 //   suspend: before_leave(finished); <switch out>;   entered()
 //   destroyed()                             before the stack goes back
@@ -62,9 +62,12 @@ class fiber_annotations {
 #endif
   }
 
-  // before_resume() runs on the resumer's stack right before switching in.
-  [[gnu::always_inline]] resume_token before_resume(stack_region s) noexcept {
-    resume_token t;
+  // before_resume() runs on the resumer's stack right before switching in;
+  // it fills t, which lives in the context, not on that stack: inlined into
+  // a frame the switch abandons (sjlj's launch()), a local token's end of
+  // scope would leave ASan's poison behind on the resumer's stack, and a
+  // later, deeper call there would trip on it.
+  [[gnu::always_inline]] void before_resume(stack_region s, resume_token& t) noexcept {
 #if PRIO_SANITIZE_ADDRESS
     __sanitizer_start_switch_fiber(&t.fake_stack, s.base, s.size);
 #endif
@@ -73,7 +76,7 @@ class fiber_annotations {
     __tsan_switch_to_fiber(fiber_, 0);
 #endif
     (void)s;
-    return t;
+    (void)t;
   }
 
   // after_resume() runs on the resumer's stack once control is back.

@@ -84,7 +84,7 @@ class stackful_context : public context {
   [[gnu::always_inline]] void end_suspend() noexcept { fiber_.entered(); }
 
   // annotate_in() is called by S::switch_in() right before its jump.
-  [[gnu::always_inline]] void annotate_in() noexcept { token_ = fiber_.before_resume(stack_); }
+  [[gnu::always_inline]] void annotate_in() noexcept { fiber_.before_resume(stack_, token_); }
   // annotate_out() is called by S::switch_out() right before its jump.
   [[gnu::always_inline]] void annotate_out() noexcept {
     fiber_.before_leave(state() == context_state::finished);
