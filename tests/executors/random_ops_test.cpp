@@ -137,6 +137,26 @@ void spin(std::mt19937_64& rng) {
   for (int i = 0; i < 200; ++i) x = x * 6364136223846793005ull + 1;
 }
 
+// other_step(): the steps that do not wait, the same in every body.
+void other_step(task& self, actor& a, step s, std::mt19937_64& rng) {
+  switch (s) {
+    case step::cpu: self.set_cpu_priority(any_priority(rng)); break;
+    case step::io: self.set_io_priority(any_priority(rng)); break;
+    case step::spin: spin(rng); break;
+    case step::misuse: misuse(self); break;
+    case step::cancel_self: cancel_self(self, a); break;
+    default: ADD_FAILURE() << "step " << int(s) << " is a wait"; break;
+  }
+}
+
+// ends_body(): the checks after a step (`cancelled`: the run was cancelled
+// before it began); whether the body returns r's error now.
+bool ends_body(task& self, step s, bool cancelled, const result<void>& r, bool keep_going) {
+  if (cancelled) after_cancel(s, r);
+  cancel_not_lost(self, s, cancelled, r);
+  return !r && !allowed(self, s, r.error(), keep_going);
+}
+
 result<std::int64_t> stackful_body(task& self, actor& a) {
   auto rng = run_rng(a, self.run_id());
   const int n = script_length(rng);
@@ -178,16 +198,9 @@ result<std::int64_t> stackful_body(task& self, actor& a) {
         if (r) r = any_outcome(self, self.suspend_until_completed_io(small_delay(rng)), st);
         break;
       }
-      case step::cpu: self.set_cpu_priority(any_priority(rng)); break;
-      case step::io: self.set_io_priority(any_priority(rng)); break;
-      case step::spin: spin(rng); break;
-      case step::misuse: misuse(self); break;
-      case step::cancel_self: cancel_self(self, a); break;
-      case step::count: break;
+      default: other_step(self, a, s, rng); break;
     }
-    if (cancelled) after_cancel(s, r);
-    cancel_not_lost(self, s, cancelled, r);
-    if (!r && !allowed(self, s, r.error(), i % 3 == 1)) return failure(r.error());
+    if (ends_body(self, s, cancelled, r, i % 3 == 1)) return failure(r.error());
   }
   return std::int64_t{n};
 }
@@ -235,16 +248,9 @@ co<result<std::int64_t>> coroutine_body(task& self, actor& a) {
         if (r) r = any_outcome(self, co_await self.async_completed_io(small_delay(rng)), st);
         break;
       }
-      case step::cpu: self.set_cpu_priority(any_priority(rng)); break;
-      case step::io: self.set_io_priority(any_priority(rng)); break;
-      case step::spin: spin(rng); break;
-      case step::misuse: misuse(self); break;
-      case step::cancel_self: cancel_self(self, a); break;
-      case step::count: break;
+      default: other_step(self, a, s, rng); break;
     }
-    if (cancelled) after_cancel(s, r);
-    cancel_not_lost(self, s, cancelled, r);
-    if (!r && !allowed(self, s, r.error(), i % 3 == 1)) co_return failure(r.error());
+    if (ends_body(self, s, cancelled, r, i % 3 == 1)) co_return failure(r.error());
   }
   co_return std::int64_t{n};
 }
