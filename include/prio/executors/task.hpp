@@ -98,7 +98,11 @@ class task {
   void set_user_ptr(void* p) noexcept { user_ptr_ = p; }
 
   // set_on_complete(): fn(t, arg) runs on the executor's thread right after
-  // the task completes (it may re-attach the task).
+  // the task completes (it may re-attach the task). The completed state is
+  // published first, so another thread may attach the task again before or
+  // while fn runs: state() and run_id() may then be the new run's already,
+  // but outcome(), exception() and times() stay the ended run's until fn
+  // returns or attaches the task itself (a new run starts after fn).
   void set_on_complete(void (*fn)(task&, void*), void* arg) noexcept {
     on_complete_ = fn;
     on_complete_arg_ = arg;
