@@ -119,7 +119,13 @@ result<void> executor::attach(std::span<task* const> ts) noexcept {
   }
   // Only now, with the whole batch claimed, does a task name its executor
   // (what cancel() from another thread looks at): an unclaimed task never did.
-  for (task* t : ts) t->set_executor(this);
+  // Acquire: a cancel_all() whose generation this reads came before us, and
+  // whatever its caller did before it (see work_dispatcher::attach_taken()).
+  const std::uint64_t gen = cancel_gen_.load(std::memory_order_acquire);
+  for (task* t : ts) {
+    t->set_executor(this);
+    t->attach_gen_ = gen;
+  }
   const tsc::ticks attached = clock();
   if (on_bound_thread()) {
     for (task* t : ts) {
@@ -326,6 +332,12 @@ void executor::ring_cancel_doorbell() noexcept {
 
 result<void> executor::cancel_all() noexcept {
   if (closed_.load(std::memory_order_acquire)) return failure(errc::executor_closed);
+  // This call's generation: runs attached from now on read it (or a later
+  // one) and are not this call's to cancel.
+  const std::uint64_t gen = cancel_gen_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  for (std::uint64_t upto = cancel_upto_.load(std::memory_order_relaxed);
+       upto < gen && !cancel_upto_.compare_exchange_weak(upto, gen, std::memory_order_acq_rel);) {
+  }
   cancel_all_requested_.store(true, std::memory_order_release);
   if (on_bound_thread())
     drain_cancels();
@@ -370,8 +382,10 @@ bool executor::queue_cancel_of_live_tasks() noexcept {
     if (spins == 256) return false;
     spin_backoff(spins);
   }
+  const std::uint64_t upto = cancel_upto_.load(std::memory_order_acquire);
   live_.for_each([&](task& t) {
     if (t.cancel_requested_) return;  // cancelled already
+    if (t.attach_gen_ >= upto) return;  // attached after the last cancel_all() call
     // Under the request lock, as another thread's cancel(): a request of
     // theirs may be on its way, and a task is queued once at most (if it
     // is, the drain acts on that one).

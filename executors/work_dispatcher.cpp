@@ -256,6 +256,10 @@ result<void> work_dispatcher::attach_taken(executor& ex, task& t) noexcept {
   // The attach numbers the run one past the last: t is the dispatcher's
   // until it completes, nobody else claims it in between.
   const std::uint64_t run = t.run_id() + 1;
+  // Ours until the submission completes, which cannot happen before the attach.
+  const work_dispatcher* wd = t.dispatcher_.load(std::memory_order_acquire);
+  const std::uint64_t pos = t.queue_pos_;
+  const int level = t.queue_level_;
   if (auto r = ex.attach(t); !r) {
     forget_submission(t);
     return r;
@@ -264,7 +268,12 @@ result<void> work_dispatcher::attach_taken(executor& ex, task& t) noexcept {
   while ((w & sub_state) == sub_taken) {  // else it has completed already
     if (t.dispatch_word_.compare_exchange_weak(w, sub_running | (run << sub_run_shift),
                                                std::memory_order_acq_rel, std::memory_order_acquire)) {
-      if (w & sub_cancel) (void)t.cancel(run);  // a cancel() came before it ran
+      // A cancel() came before it ran, or a cancel_all() after it was taken
+      // out of the queue: if that call's executor request came before the
+      // attach, the executor cancels the run itself; if after (the attach
+      // read its generation, and so sees its cancel_end_), it is ours.
+      if ((w & sub_cancel) || (wd && pos < wd->cancel_end_[level].load(std::memory_order_acquire)))
+        (void)t.cancel(run);
       break;
     }
   }
@@ -347,7 +356,10 @@ result<std::size_t> work_dispatcher::cancel_all() noexcept {
   std::size_t withdrawn = 0, marked = 0;
   std::uint64_t end[priority_count];
   lock_.lock();
-  for (int i = 0; i < priority_count; ++i) end[i] = queues_[i].end();
+  for (int i = 0; i < priority_count; ++i) {
+    end[i] = queues_[i].end();
+    if (cancel_end_[i].load(std::memory_order_relaxed) < end[i]) cancel_end_[i].store(end[i], std::memory_order_release);
+  }
   for (;;) {
     task* t = nullptr;
     for (int i = 0; i < priority_count && !t; ++i)

@@ -2,7 +2,9 @@
 // the call, in every state (pending, runnable, on a timer, on I/O, waiting
 // for a submission slot, the caller itself), on the executor's thread at
 // once and from another thread at the executor's next turn (waking it);
-// tasks attached afterwards run as usual; a closed executor refuses; under
+// tasks attached afterwards run as usual (also those attached between a
+// call from another thread and the executor's next turn); a closed
+// executor refuses; under
 // attaches racing with it, no task attached before the last call is missed.
 // cancel_and_drain() ends every task through its own code (locals
 // destroyed, I/O drained), times out on one that keeps coming back, and is
@@ -186,6 +188,39 @@ TEST(CancelAll, AttachBehindAnEarlierRequestIsCancelled) {
   drive(*ex, [&] { return t->state() == task_state::completed; });
   EXPECT_FALSE(ran);
   EXPECT_TRUE(is_cancelled(t->outcome()));
+}
+
+// A request from another thread lands at the executor's next turn, but it
+// spares what was attached after the call returned: from that thread, and
+// from the executor's own (which used to be cancelled with the rest).
+TEST(CancelAll, FromAnotherThreadSparesLaterAttaches) {
+  auto ex = make_executor();
+  ASSERT_TRUE(ex);
+  ASSERT_FALSE(ex->run(SIZE_MAX, 0ns));  // bound here
+  auto before = make_task(switcher_kind::asm_switch);
+  auto remote_after = make_task(switcher_kind::asm_switch);
+  auto local_after = make_task(switcher_kind::asm_switch);
+  std::error_code seen_before;
+  yield_until_error(*before, seen_before);
+  for (task* t : {remote_after.get(), local_after.get()})
+    t->set_body([](task& self) -> result<std::int64_t> {
+      PRIO_TRY(self.yield());
+      return std::int64_t{42};
+    });
+  ASSERT_TRUE(ex->attach(*before));
+  std::thread([&] {
+    EXPECT_TRUE(ex->cancel_all());
+    EXPECT_TRUE(ex->attach(*remote_after));  // after the call returned
+  }).join();
+  ASSERT_TRUE(ex->attach(*local_after));  // after it too (the join orders it)
+  drive(*ex, [&] { return before->state() == task_state::completed &&
+                          remote_after->state() == task_state::completed &&
+                          local_after->state() == task_state::completed; });
+  EXPECT_TRUE(is_cancelled(before->outcome()));  // it never launched
+  ASSERT_TRUE(remote_after->outcome()) << remote_after->outcome().error().message();
+  EXPECT_EQ(*remote_after->outcome(), 42);
+  ASSERT_TRUE(local_after->outcome()) << local_after->outcome().error().message();
+  EXPECT_EQ(*local_after->outcome(), 42);
 }
 
 // Before the first run(): the request waits for it; nothing launches.

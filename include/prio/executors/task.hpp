@@ -316,6 +316,9 @@ class task {
   task_times times_{};
   tsc::ticks attach_stamp_ = 0;     // attach()'s clock read, for times_.attached
   std::atomic<std::uint64_t> run_id_{0};  // run_id(): one more at every claim
+  // attach_gen_: the executor's cancel_all() generation when attach() took
+  // the task; a cancel_all() reaches only the runs attached before it.
+  std::uint64_t attach_gen_ = 0;
 
   // Links (each used by one container at a time).
   list_node live_node_;   // the executor's list of attached tasks
