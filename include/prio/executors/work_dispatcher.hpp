@@ -179,10 +179,11 @@ class work_dispatcher {
 
   // cancel_all() cancels every submission whose submit() returned before
   // the call: those still queued complete at once without running
-  // (ECANCELED; their hooks run on this thread), and every registered
-  // worker's executor cancels every task it holds (executor::cancel_all():
-  // those submissions' runs and any task they attached there) at its next
-  // turn. Submissions made afterwards run as usual. Returns how many left
+  // (ECANCELED; their hooks run on this thread), one a worker has taken is
+  // cancelled when it is attached, and every registered worker's executor
+  // cancels, at its next turn, every task attached there before this call
+  // (executor::cancel_all(): those submissions' runs and any task they
+  // attached). Submissions made afterwards run as usual. Returns how many left
   // the queue unrun here; ENOMEM (nothing done) if the list of workers to
   // ask cannot be allocated. Any thread.
   result<std::size_t> cancel_all() noexcept;
