@@ -334,8 +334,10 @@ void work_dispatcher::withdraw_locked(task& t) noexcept {
   forget_submission(t);
   lock_.unlock();
   t.finish_unlaunched(errno_error(ECANCELED));
-  note_executed(1);
+  // The hook first: wait() returning means every hook has run (the caller
+  // may free what the hooks use).
   if (ch.on_complete) ch.on_complete(t, ch.arg);
+  note_executed(1);
 }
 
 result<std::size_t> work_dispatcher::cancel_all() noexcept {
@@ -416,13 +418,15 @@ void work_dispatcher::task_completed(task& t, void* ch_ptr) noexcept {
   const channel& ch = *static_cast<const channel*>(ch_ptr);
   t.set_on_complete(nullptr, nullptr);  // the task is free again
   forget_submission(t);
-  if (dispatch_worker* w = dispatch_worker::current()) {
-    w->outstanding_.fetch_sub(1, std::memory_order_relaxed);
-    ++w->local_executed_;  // published in batches by the worker
-  } else {
-    ch.wd->note_executed(1);
-  }
+  // Counted executed only after the hook has run (see withdraw_locked()).
+  work_dispatcher* const wd = ch.wd;
+  dispatch_worker* const w = dispatch_worker::current();
+  if (w) w->outstanding_.fetch_sub(1, std::memory_order_relaxed);
   if (ch.on_complete) ch.on_complete(t, ch.arg);
+  if (w)
+    ++w->local_executed_;  // published in batches by the worker, after this
+  else
+    wd->note_executed(1);
 }
 
 void work_dispatcher::note_executed(std::size_t n) noexcept {

@@ -84,6 +84,37 @@ TEST(DispatcherCancel, QueuedTaskIsWithdrawnAndNeverRuns) {
   ASSERT_TRUE(wd->close());
 }
 
+// A completion hook still running keeps wait() waiting: a caller that
+// frees what the hooks use once wait() returns must not race them. Here the
+// hook of a task withdrawn on another thread takes a while (2,000 yields)
+// before it marks itself done; wait() on this thread returns after that.
+TEST(DispatcherCancel, WaitReturnsAfterTheHooks) {
+  struct slow_hook {
+    std::atomic<bool> entered{false}, done{false};
+    static void run(task&, void* self) {
+      auto& h = *static_cast<slow_hook*>(self);
+      h.entered.store(true, std::memory_order_release);
+      for (int i = 0; i < 2000; ++i) std::this_thread::yield();
+      h.done.store(true, std::memory_order_release);
+    }
+  } hook;
+  work_dispatcher_options o;
+  o.on_complete = &slow_hook::run;
+  o.on_complete_arg = &hook;
+  auto r = work_dispatcher::create(o);
+  ASSERT_TRUE(r) << r.error().message();
+  auto& wd = **r;
+  auto t = make_task();
+  t->set_body([](task&) -> result<std::int64_t> { return std::int64_t{0}; });
+  ASSERT_TRUE(wd.submit(*t));  // no worker: it stays queued
+  std::thread canceller([&] { EXPECT_TRUE(wd.cancel(*t)); });
+  ASSERT_TRUE(wd.wait(0, 0, 20s));
+  EXPECT_TRUE(hook.done.load(std::memory_order_acquire)) << "wait() returned while the hook still ran";
+  canceller.join();
+  EXPECT_TRUE(hook.entered.load());
+  ASSERT_TRUE(wd.close());
+}
+
 TEST(DispatcherCancel, NotSubmittedIsAnError) {
   auto wd = make_dispatcher();
   ASSERT_TRUE(wd);

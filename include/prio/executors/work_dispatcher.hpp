@@ -189,7 +189,8 @@ class work_dispatcher {
   result<std::size_t> cancel_all() noexcept;
 
   // wait() blocks until at most max_undispatched tasks wait to be taken and
-  // at most max_unexecuted have not completed, or until timeout has passed
+  // at most max_unexecuted have not completed (a task counts once its
+  // completion hook has returned), or until timeout has passed
   // since the call (an absolute deadline: spurious wake-ups do not extend
   // it): ETIME. Any thread except a pool thread (it would wait on itself).
   result<void> wait(std::size_t max_undispatched, std::size_t max_unexecuted,
