@@ -332,12 +332,9 @@ void executor::ring_cancel_doorbell() noexcept {
 
 result<void> executor::cancel_all() noexcept {
   if (closed_.load(std::memory_order_acquire)) return failure(errc::executor_closed);
-  // This call's generation: runs attached from now on read it (or a later
-  // one) and are not this call's to cancel.
-  const std::uint64_t gen = cancel_gen_.fetch_add(1, std::memory_order_acq_rel) + 1;
-  for (std::uint64_t upto = cancel_upto_.load(std::memory_order_relaxed);
-       upto < gen && !cancel_upto_.compare_exchange_weak(upto, gen, std::memory_order_acq_rel);) {
-  }
+  // A new generation: runs attached from now on read it (or a later one)
+  // and are not this call's to cancel.
+  cancel_gen_.fetch_add(1, std::memory_order_acq_rel);
   cancel_all_requested_.store(true, std::memory_order_release);
   if (on_bound_thread())
     drain_cancels();
@@ -382,7 +379,9 @@ bool executor::queue_cancel_of_live_tasks() noexcept {
     if (spins == 256) return false;
     spin_backoff(spins);
   }
-  const std::uint64_t upto = cancel_upto_.load(std::memory_order_acquire);
+  // Every call so far has asked (one still in progress asks in a moment):
+  // what was attached before the latest generation goes.
+  const std::uint64_t upto = cancel_gen_.load(std::memory_order_acquire);
   live_.for_each([&](task& t) {
     if (t.cancel_requested_) return;  // cancelled already
     if (t.attach_gen_ >= upto) return;  // attached after the last cancel_all() call

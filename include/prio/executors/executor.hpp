@@ -435,13 +435,12 @@ class executor {
   mpsc_node cancel_doorbell_;
   std::atomic<bool> cancel_rung_{false};
   std::atomic<bool> cancel_all_requested_{false};  // cancel_all(): rings the doorbell too
-  // cancel_all() generations: each call takes the next (cancel_gen_) and
-  // asks for every run attached under an older one to be cancelled
-  // (cancel_upto_, the highest asked); attach() stamps each task with the
-  // generation it reads (task::attach_gen_). So a request that lands at the
-  // executor's next turn spares what was attached after the call.
+  // cancel_all() generations: each call starts the next and asks for every
+  // run attached under an older one to be cancelled; attach() stamps each
+  // task with the generation it reads (task::attach_gen_). So a request
+  // that lands at the executor's next turn spares what was attached after
+  // the call.
   std::atomic<std::uint64_t> cancel_gen_{0};
-  std::atomic<std::uint64_t> cancel_upto_{0};
   // completion_fence_: how release_task() orders its detach before it reads
   // the task's request lock. 0: a compiler barrier, and a cancel() from
   // another thread pays a membarrier (runtime/asymmetric_fence.hpp). The

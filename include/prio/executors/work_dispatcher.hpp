@@ -296,8 +296,10 @@ class work_dispatcher {
   std::atomic<std::uint64_t> cancelled_{0};
   // cancel_end_[level]: queue positions below this were submitted before a
   // cancel_all() call; attach_taken() cancels such a task's run (one a
-  // worker had taken out of the queue before that call swept it).
-  std::atomic<std::uint64_t> cancel_end_[priority_count] = {};
+  // worker had taken out of the queue before that call swept it). Read at
+  // every attach of a taken task, written only by cancel_all(): a line of
+  // its own, away from the counters above.
+  alignas(64) std::atomic<std::uint64_t> cancel_end_[priority_count] = {};
 
   // Cold: blocking waits of wait() and quit().
   alignas(64) std::atomic<int> waiters_{0};
